@@ -1,0 +1,23 @@
+# Finds lifeline's dependencies. All come from Debian 12's packages (scripts/install-deps.sh); the
+# Windows cross-build (cmake/mingw-w64.cmake) points Boost_ROOT and friends at the header-only parts.
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 REQUIRED)
+find_package(fmt 9 REQUIRED)
+find_package(CLI11 REQUIRED)
+
+# xxHash is used header-only (XXH_INLINE_ALL), so only its header is needed.
+find_path(LIFELINE_XXHASH_INCLUDE_DIR xxhash.h REQUIRED)
+
+if(LIFELINE_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(LIFELINE_BUILD_BENCH)
+  find_package(benchmark QUIET)
+endif()
+
+# Warnings for lifeline's own targets.
+add_library(lifeline_warnings INTERFACE)
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  target_compile_options(lifeline_warnings INTERFACE -Wall -Wextra -Wpedantic
+                                                     $<$<BOOL:${LIFELINE_WERROR}>:-Werror>)
+endif()

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds lifeline with AddressSanitizer and UndefinedBehaviorSanitizer
+# (warnings as errors) and runs every test. Tests that need root (network namespaces) must not be
+# skipped when this runs as root: a skip there fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+cmake --preset debug
+cmake --build --preset debug
+
+log=build/debug/ctest.log
+if [[ $(id -u) -eq 0 ]]; then export LIFELINE_TESTS_AS_ROOT=1; fi
+set +e
+ctest --preset debug -j2 --timeout 300 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+if [[ $status -ne 0 ]]; then
+  echo "test.sh: tests failed (ctest exit $status)" >&2
+  exit "$status"
+fi
+if [[ $(id -u) -eq 0 ]] && grep -q '\*\*\*Skipped' "$log"; then
+  echo "test.sh: tests were skipped while running as root:" >&2
+  grep '\*\*\*Skipped' "$log" >&2
+  exit 1
+fi
