@@ -1,0 +1,71 @@
+// The platform seam: the only place lifeline talks to the operating system directly. posix.cpp and
+// windows.cpp implement it side by side; nothing else includes OS headers.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <system_error>
+
+namespace lifeline::detail {
+
+/// A socket as the OS knows it: a file descriptor on POSIX, a SOCKET on Windows.
+using native_socket = std::intptr_t;
+
+/// Turns on keep-alive with the given idle time, probe interval and probe count. The first option
+/// the OS rejects is returned, as the OS's error.
+std::error_code set_keepalive(native_socket s, std::chrono::seconds idle, std::chrono::seconds interval,
+                              int probes) noexcept;
+
+/// Bounds how long transmitted data may stay unacknowledged (TCP_USER_TIMEOUT, TCP_MAXRT on Windows).
+/// Zero leaves it to the system's retransmission limits.
+std::error_code set_user_timeout(native_socket s, std::chrono::milliseconds timeout) noexcept;
+
+/// What a socket holds now, as read back from the OS. Fields the OS cannot report stay empty.
+struct socket_keepalive {
+  bool enabled = false;
+  std::optional<std::chrono::seconds> idle;
+  std::optional<std::chrono::seconds> interval;
+  std::optional<int> probes;
+  std::optional<std::chrono::milliseconds> user_timeout;
+};
+std::error_code get_keepalive(native_socket s, socket_keepalive& out) noexcept;
+
+/// How long ago the peer was last heard from (data or any acknowledgement, keep-alive answers
+/// included), or nothing where the OS does not say.
+std::optional<std::chrono::milliseconds> peer_silence(native_socket s) noexcept;
+
+/// True when the OS has torn the connection down (TCP state CLOSED): an end-of-file or broken pipe
+/// seen now follows an error another call consumed, not the peer's orderly close.
+bool connection_torn_down(native_socket s) noexcept;
+
+/// The smoothed round-trip time the OS keeps for a connected socket, where it says.
+std::optional<std::chrono::microseconds> smoothed_rtt(native_socket s) noexcept;
+
+/// True for the errors with which the OS reports a peer found dead or a path gone: ETIMEDOUT,
+/// EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN, ECONNREFUSED (an ICMP error on an established
+/// connection), ENETRESET, ECONNRESET, ECONNABORTED, and their WSAE twins.
+bool is_connection_failure(const std::error_code& ec) noexcept;
+
+/// True for end-of-file's twin on the sending side (EPIPE; WSAESHUTDOWN).
+bool is_broken_pipe(const std::error_code& ec) noexcept;
+
+/// The process's descriptor limits and how many it has open.
+struct descriptor_usage {
+  std::uint64_t soft = 0;
+  std::uint64_t hard = 0;  ///< 0 when unlimited
+  std::optional<std::uint64_t> in_use;
+};
+std::error_code get_descriptor_usage(descriptor_usage& out) noexcept;
+
+/// The machine's keep-alive defaults for sockets that do not set their own, and how many times
+/// unacknowledged data is retransmitted before the connection is dropped (tcp_retries2).
+struct system_keepalive {
+  std::chrono::seconds idle{0};
+  std::chrono::seconds interval{0};
+  int probes = 0;
+  std::optional<int> retries2;
+};
+std::error_code get_system_keepalive(system_keepalive& out) noexcept;
+
+}  // namespace lifeline::detail

@@ -1,0 +1,140 @@
+// The platform seam on Windows (Winsock 2). Windows 10 1709 and later take the per-socket keep-alive
+// options; older versions only take SIO_KEEPALIVE_VALS, whose probe count is fixed at 10.
+#ifdef _WIN32
+
+#include "platform.hpp"
+
+// clang-format off
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <mstcpip.h>
+// clang-format on
+
+namespace lifeline::detail {
+namespace {
+
+// The per-socket options' numbers, for SDK headers that predate them (ws2ipdef.h).
+constexpr int tcp_keepidle = 3;
+constexpr int tcp_keepintvl = 17;
+constexpr int tcp_keepcnt = 16;
+constexpr int tcp_maxrt = 5;
+constexpr int fixed_probe_count = 10;  // what Windows Vista and later send under SIO_KEEPALIVE_VALS
+
+std::error_code last_error() noexcept { return {::WSAGetLastError(), std::system_category()}; }
+
+int set_int(native_socket s, int level, int name, DWORD value) noexcept {
+  if (::setsockopt(static_cast<SOCKET>(s), level, name, reinterpret_cast<const char*>(&value),
+                   sizeof value) != 0) {
+    return ::WSAGetLastError();
+  }
+  return 0;
+}
+
+std::optional<DWORD> get_int(native_socket s, int level, int name) noexcept {
+  DWORD value = 0;
+  int size = sizeof value;
+  if (::getsockopt(static_cast<SOCKET>(s), level, name, reinterpret_cast<char*>(&value), &size) != 0) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::error_code set_keepalive_vals(native_socket s, std::chrono::seconds idle, std::chrono::seconds interval,
+                                   int probes) noexcept {
+  if (probes != fixed_probe_count) return {WSAENOPROTOOPT, std::system_category()};
+  tcp_keepalive values{};
+  values.onoff = 1;
+  values.keepalivetime = static_cast<ULONG>(idle.count() * 1000);
+  values.keepaliveinterval = static_cast<ULONG>(interval.count() * 1000);
+  DWORD returned = 0;
+  if (::WSAIoctl(static_cast<SOCKET>(s), SIO_KEEPALIVE_VALS, &values, sizeof values, nullptr, 0, &returned,
+                 nullptr, nullptr) != 0) {
+    return last_error();
+  }
+  return {};
+}
+
+}  // namespace
+
+std::error_code set_keepalive(native_socket s, std::chrono::seconds idle, std::chrono::seconds interval,
+                              int probes) noexcept {
+  if (const int e = set_int(s, SOL_SOCKET, SO_KEEPALIVE, TRUE)) return {e, std::system_category()};
+  const int e = set_int(s, IPPROTO_TCP, tcp_keepidle, static_cast<DWORD>(idle.count()));
+  if (e == WSAENOPROTOOPT) return set_keepalive_vals(s, idle, interval, probes);
+  if (e != 0) return {e, std::system_category()};
+  if (const int e2 = set_int(s, IPPROTO_TCP, tcp_keepintvl, static_cast<DWORD>(interval.count()))) {
+    return {e2, std::system_category()};
+  }
+  if (const int e3 = set_int(s, IPPROTO_TCP, tcp_keepcnt, static_cast<DWORD>(probes))) {
+    return {e3, std::system_category()};
+  }
+  return {};
+}
+
+std::error_code set_user_timeout(native_socket s, std::chrono::milliseconds timeout) noexcept {
+  if (timeout.count() == 0) return {};
+  // TCP_MAXRT counts whole seconds; round up so the bound is never shorter than asked.
+  const auto seconds = static_cast<DWORD>((timeout.count() + 999) / 1000);
+  if (const int e = set_int(s, IPPROTO_TCP, tcp_maxrt, seconds)) return {e, std::system_category()};
+  return {};
+}
+
+std::error_code get_keepalive(native_socket s, socket_keepalive& out) noexcept {
+  const auto enabled = get_int(s, SOL_SOCKET, SO_KEEPALIVE);
+  if (!enabled) return last_error();
+  out = {};
+  out.enabled = *enabled != 0;
+  if (auto v = get_int(s, IPPROTO_TCP, tcp_keepidle)) out.idle = std::chrono::seconds(*v);
+  if (auto v = get_int(s, IPPROTO_TCP, tcp_keepintvl)) out.interval = std::chrono::seconds(*v);
+  if (auto v = get_int(s, IPPROTO_TCP, tcp_keepcnt)) out.probes = static_cast<int>(*v);
+  if (auto v = get_int(s, IPPROTO_TCP, tcp_maxrt)) out.user_timeout = std::chrono::seconds(*v);
+  return {};
+}
+
+// Windows keeps the figures below in SIO_TCP_INFO (Windows 10 1703 and later); until that is wired in,
+// lifeline's own deadline is not armed on Windows and detection rests on the OS.
+std::optional<std::chrono::milliseconds> peer_silence(native_socket) noexcept { return std::nullopt; }
+bool connection_torn_down(native_socket) noexcept { return false; }
+std::optional<std::chrono::microseconds> smoothed_rtt(native_socket) noexcept { return std::nullopt; }
+
+bool is_connection_failure(const std::error_code& ec) noexcept {
+  if (ec.category() != std::system_category()) return false;
+  switch (ec.value()) {
+    case WSAETIMEDOUT:
+    case WSAEHOSTUNREACH:
+    case WSAENETUNREACH:
+    case WSAEHOSTDOWN:
+    case WSAENETDOWN:
+    case WSAECONNREFUSED:
+    case WSAENETRESET:
+    case WSAECONNRESET:
+    case WSAECONNABORTED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_broken_pipe(const std::error_code& ec) noexcept {
+  return ec.category() == std::system_category() && ec.value() == WSAESHUTDOWN;
+}
+
+std::error_code get_descriptor_usage(descriptor_usage& out) noexcept {
+  // Winsock has no per-process socket limit to report; sockets are bounded by memory.
+  out = {};
+  return {};
+}
+
+std::error_code get_system_keepalive(system_keepalive& out) noexcept {
+  // The documented defaults (KeepAliveTime, KeepAliveInterval, TcpMaxDataRetransmissions); a
+  // machine may override them in HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters.
+  out.idle = std::chrono::seconds(7200);
+  out.interval = std::chrono::seconds(1);
+  out.probes = fixed_probe_count;
+  out.retries2 = 5;
+  return {};
+}
+
+}  // namespace lifeline::detail
+
+#endif  // _WIN32
