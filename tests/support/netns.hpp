@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <ostream>
 #include <string>
 
 namespace lifeline::test {
@@ -22,6 +23,7 @@ enum class cut_method {
   blackhole_route,  ///< `ip route add blackhole PEER/32` inside the near namespace
 };
 const char* to_string(cut_method m);
+inline void PrintTo(cut_method m, std::ostream* os) { *os << to_string(m); }  // for GoogleTest
 
 /// Two namespaces, `near` (the side under test) and `peer`, joined by a veth pair and addressed from
 /// 198.18.0.0/15 (RFC 2544's benchmarking range), used only inside them. Names are unique per process
