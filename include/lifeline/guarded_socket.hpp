@@ -34,7 +34,12 @@ class guard_state;
 /// peer has not been heard from (data or acknowledgements, keep-alive answers included) for
 /// options.bound(), the connection is declared dead even if the OS has not said so yet. The deadline
 /// needs the OS to report when the peer was last heard (Linux TCP_INFO); elsewhere it is not armed.
+/// A peer that keeps its receive window closed is heard only at the zero-window probes, which back off
+/// to minutes apart; one that stays closed past bound() is declared dead. Linux does the same under
+/// TCP_USER_TIMEOUT (measured on 6.x: a loopback peer that stopped reading was dropped 3.4 s into a 3 s
+/// user timeout), so a peer must read within the bound to count as alive.
 ///
+/// A moved-from guarded_socket may only be destroyed or assigned to.
 /// At most one read and one write in flight. Not thread-safe: use it from one strand. Destroying it
 /// closes the socket; pending operations then complete with operation_aborted.
 class guarded_socket {
