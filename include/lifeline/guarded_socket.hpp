@@ -40,7 +40,8 @@ class guard_state;
 /// user timeout), so a peer must read within the bound to count as alive.
 ///
 /// A moved-from guarded_socket may only be destroyed or assigned to.
-/// At most one read and one write in flight. Not thread-safe: use it from one strand. Destroying it
+/// At most one read and one write in flight. Not thread-safe: use it from one strand, and give the
+/// socket that strand as its executor, since the deadline runs on the socket's executor. Destroying it
 /// closes the socket; pending operations then complete with operation_aborted.
 class guarded_socket {
  public:
