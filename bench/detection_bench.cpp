@@ -133,8 +133,10 @@ int parse(int argc, char** argv, settings& s) {
     const std::string value = argv[++i];
     char* end = nullptr;
     const auto number = std::strtoull(value.c_str(), &end, 10);
-    if (end == value.c_str() || *end != '\0' || number == 0 || number > 100000) {
-      fmt::print(stderr, "detection_bench: {} {}: expected a whole number from 1 to 100000\n", arg, value);
+    const bool is_seed = arg == "--seed";
+    if (end == value.c_str() || *end != '\0' || number == 0 || (!is_seed && number > 100000)) {
+      fmt::print(stderr, "detection_bench: {} {}: expected a whole number from 1 to {}\n", arg, value,
+                 is_seed ? "2^64-1" : "100000");
       return 2;
     }
     if (arg == "--cuts") {
