@@ -37,4 +37,5 @@ set(CMAKE_CROSSCOMPILING_EMULATOR
 set(LIFELINE_EMULATOR_PATH_PREFIX "Z:")
 
 # Boost, fmt, CLI11, xxHash and GoogleTest for the cross-build: see that file.
-list(APPEND CMAKE_PROJECT_TOP_LEVEL_INCLUDES ${CMAKE_CURRENT_LIST_DIR}/lifelineCrossProvider.cmake)
+list(APPEND CMAKE_PROJECT_TOP_LEVEL_INCLUDES ${CMAKE_CURRENT_LIST_DIR}/lifelineCrossProvider.cmake
+     ${CMAKE_CURRENT_LIST_DIR}/lifelineWineSession.cmake)
