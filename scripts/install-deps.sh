@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what lifeline needs to build and test, from Debian 12's packages only.
 # Idempotent: only packages that are missing are installed. Run as root.
-# Usage: scripts/install-deps.sh [--windows]   (--windows adds the MinGW-w64 cross compiler and Wine)
+# Usage: scripts/install-deps.sh [--windows]   (--windows adds the MinGW-w64 cross compiler, Wine and
+# GoogleTest's sources, which the Windows cross-build compiles)
 set -euo pipefail
 
 packages=(
@@ -11,7 +12,7 @@ packages=(
   iproute2 iptables procps socat openssh-client openssh-server redis-server redis-tools
 )
 if [[ "${1:-}" == "--windows" ]]; then
-  packages+=(g++-mingw-w64-x86-64-posix wine wine64)
+  packages+=(g++-mingw-w64-x86-64-posix wine wine64 googletest)
 fi
 
 missing=()

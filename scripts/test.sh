@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds lifeline with AddressSanitizer and UndefinedBehaviorSanitizer
-# (warnings as errors) and runs every test. Tests that need root (network namespaces) must not be
+# (warnings as errors) and runs every test; then cross-builds for Windows and runs the tests under Wine
+# (scripts/test-windows.sh). Tests that need root (network namespaces) must not be
 # skipped when this runs as root: a skip there fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/install-deps.sh
+scripts/install-deps.sh --windows
 cmake --preset debug
 cmake --build --preset debug
 
@@ -24,3 +25,5 @@ if [[ $(id -u) -eq 0 ]] && grep -q '\*\*\*Skipped' "$log"; then
   grep '\*\*\*Skipped' "$log" >&2
   exit 1
 fi
+
+scripts/test-windows.sh

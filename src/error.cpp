@@ -120,6 +120,71 @@ condition classify_asio(std::string_view category, int value) noexcept {
   return condition{};
 }
 
+// The generic category holds std::errc values, whose numbers are the C runtime's: Linux's errno on
+// Linux, but MinGW's and MSVC's own (ECONNRESET is 108, ETIMEDOUT 138) on Windows. The names are the
+// same everywhere, so the value is matched to its std::errc enumerator and looked up by name.
+struct errc_name {
+  std::errc value;
+  const char* name;
+};
+
+constexpr errc_name errc_names[] = {
+    {std::errc::address_family_not_supported, "EAFNOSUPPORT"},
+    {std::errc::address_in_use, "EADDRINUSE"},
+    {std::errc::address_not_available, "EADDRNOTAVAIL"},
+    {std::errc::already_connected, "EISCONN"},
+    {std::errc::bad_address, "EFAULT"},
+    {std::errc::bad_file_descriptor, "EBADF"},
+    {std::errc::broken_pipe, "EPIPE"},
+    {std::errc::connection_aborted, "ECONNABORTED"},
+    {std::errc::connection_already_in_progress, "EALREADY"},
+    {std::errc::connection_refused, "ECONNREFUSED"},
+    {std::errc::connection_reset, "ECONNRESET"},
+    {std::errc::destination_address_required, "EDESTADDRREQ"},
+    {std::errc::device_or_resource_busy, "EBUSY"},
+    {std::errc::filename_too_long, "ENAMETOOLONG"},
+    {std::errc::function_not_supported, "ENOSYS"},
+    {std::errc::host_unreachable, "EHOSTUNREACH"},
+    {std::errc::interrupted, "EINTR"},
+    {std::errc::invalid_argument, "EINVAL"},
+    {std::errc::io_error, "EIO"},
+    {std::errc::message_size, "EMSGSIZE"},
+    {std::errc::network_down, "ENETDOWN"},
+    {std::errc::network_reset, "ENETRESET"},
+    {std::errc::network_unreachable, "ENETUNREACH"},
+    {std::errc::no_buffer_space, "ENOBUFS"},
+    {std::errc::no_protocol_option, "ENOPROTOOPT"},
+    {std::errc::no_space_on_device, "ENOSPC"},
+    {std::errc::no_such_file_or_directory, "ENOENT"},
+    {std::errc::not_a_socket, "ENOTSOCK"},
+    {std::errc::not_connected, "ENOTCONN"},
+    {std::errc::not_enough_memory, "ENOMEM"},
+    {std::errc::not_supported, "ENOTSUP"},
+    {std::errc::operation_canceled, "ECANCELED"},
+    {std::errc::operation_in_progress, "EINPROGRESS"},
+    {std::errc::operation_not_permitted, "EPERM"},
+    {std::errc::operation_not_supported, "EOPNOTSUPP"},
+    {std::errc::operation_would_block, "EWOULDBLOCK"},
+    {std::errc::permission_denied, "EACCES"},
+    {std::errc::protocol_error, "EPROTO"},
+    {std::errc::protocol_not_supported, "EPROTONOSUPPORT"},
+    {std::errc::resource_unavailable_try_again, "EAGAIN"},
+    {std::errc::timed_out, "ETIMEDOUT"},
+    {std::errc::too_many_files_open, "EMFILE"},
+    {std::errc::too_many_files_open_in_system, "ENFILE"},
+    {std::errc::too_many_symbolic_link_levels, "ELOOP"},
+    {std::errc::wrong_protocol_type, "EPROTOTYPE"},
+};
+
+const socket_error* find_generic_error(int value) noexcept {
+  // On Linux the numbers are the table's own, including errno values std::errc does not name.
+  if (native_code_space() == code_space::posix) return find_socket_error(value, code_space::posix);
+  for (const auto& e : errc_names) {
+    if (static_cast<int>(e.value) == value) return find_socket_error(std::string_view(e.name));
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 const std::error_category& error_category() noexcept {
@@ -155,15 +220,19 @@ condition classify(const std::error_code& ec) noexcept {
     const auto* info = find(ec.value());
     return info ? info->cls : condition{};
   }
+  // The system category holds what the OS reports: errno on Linux; on Windows, Winsock and Win32
+  // codes (WSAGetLastError, GetLastError). Boost.System's system and generic categories reach here
+  // as themselves on Linux, but on MinGW Boost wraps its system category in a std::error_category of
+  // its own named "system" (libstdc++'s std::system_category is POSIX there), so they are matched by
+  // name too: every Asio socket error on Windows comes that way.
+  const std::string_view name = category.name();
   const socket_error* entry = nullptr;
-  if (category == std::system_category()) {
+  if (category == std::system_category() || name == "system") {
     entry = find_socket_error(ec.value(), native_code_space());
-  } else if (category == std::generic_category()) {
-    // The generic category holds the C library's errno values, which are Linux's on Linux. On Windows
-    // they are the C runtime's own numbers, which sockets never report, so nothing is classified.
-    if (native_code_space() == code_space::posix) entry = find_socket_error(ec.value(), code_space::posix);
+  } else if (category == std::generic_category() || name == "generic") {
+    entry = find_generic_error(ec.value());
   } else {
-    return classify_asio(category.name(), ec.value());
+    return classify_asio(name, ec.value());
   }
   return entry ? entry->cls : condition{};
 }

@@ -22,6 +22,40 @@ TEST(condition, enetreset_is_connection_lost_on_this_platform) {
 #endif
 }
 
+// What each platform's sockets report when keep-alive finds the peer dead: real Windows documents
+// WSAENETRESET for the operation in progress and WSAECONNRESET for later ones; Wine reports
+// WSAETIMEDOUT then WSAECONNRESET; Linux reports ETIMEDOUT (or ENETRESET) then ECONNRESET or EPIPE.
+TEST(condition, keepalive_failures_are_connection_lost_as_the_os_reports_them) {
+#ifdef _WIN32
+  const int codes[] = {10052, 10054, 10060,
+                       10053};  // WSAENETRESET WSAECONNRESET WSAETIMEDOUT WSAECONNABORTED
+#else
+  const int codes[] = {ENETRESET, ECONNRESET, ETIMEDOUT, ECONNABORTED, EPIPE};
+#endif
+  for (int value : codes) {
+    EXPECT_EQ(native(value), condition::connection_lost) << value;
+    EXPECT_EQ(lifeline::classify(native(value)), condition::connection_lost) << value;
+    // Asio reports them in Boost.System's system category, which on MinGW converts to a category of
+    // Boost's own rather than std::system_category().
+    const std::error_code through_boost = boost::system::error_code(value, boost::system::system_category());
+    EXPECT_EQ(through_boost, condition::connection_lost) << value << " " << through_boost.category().name();
+    EXPECT_EQ(boost::system::error_code(value, boost::system::system_category()), condition::connection_lost);
+  }
+}
+
+TEST(condition, winsock_codes_are_read_as_winsock_only_on_windows) {
+  // 10035 is WSAEWOULDBLOCK on Windows and no errno value on Linux; 11 is EAGAIN on Linux and
+  // ERROR_BAD_FORMAT, no socket error, on Windows.
+#ifdef _WIN32
+  EXPECT_EQ(native(10035), condition::would_block);
+  EXPECT_EQ(native(10061), condition::refused);
+  EXPECT_EQ(lifeline::classify(native(11)), condition{});
+#else
+  EXPECT_EQ(lifeline::classify(native(10035)), condition{});
+  EXPECT_EQ(native(EAGAIN), condition::would_block);
+#endif
+}
+
 TEST(condition, reset_aborted_pipe_and_timeout_are_connection_lost) {
   for (int value : {ECONNRESET, ECONNABORTED, EPIPE, ETIMEDOUT, ENETRESET}) {
     EXPECT_EQ(std::error_code(value, std::generic_category()), condition::connection_lost) << value;

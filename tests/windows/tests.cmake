@@ -1,0 +1,20 @@
+# Tests that only the Windows cross-build has: they check the Wine harness itself and compare the
+# Windows binary with the Linux one. Included from tests/CMakeLists.txt.
+
+# A crash must fail the run. With Wine's debugger enabled a crashing program can exit 0; this test
+# passes only if a program that crashes is reported as failing (WILL_FAIL).
+# The probe's clean run shows that the failure comes from the crash, not from a program that cannot start.
+add_executable(wine_crash_probe windows/crash_probe.cpp)
+add_test(NAME wine.probe_runs COMMAND wine_crash_probe exit)
+add_test(NAME wine.crash_fails_the_test COMMAND wine_crash_probe)
+set_tests_properties(wine.crash_fails_the_test PROPERTIES WILL_FAIL TRUE)
+set_tests_properties(wine.probe_runs wine.crash_fails_the_test PROPERTIES LABELS wine TIMEOUT 60)
+
+# `lifeline explain` answers the same on Linux and on Windows: the Linux binary of the debug preset
+# (LIFELINE_HOST_CLI) and this build's lifeline.exe under Wine, query by query.
+set(LIFELINE_HOST_CLI "" CACHE FILEPATH "The Linux lifeline binary to compare lifeline.exe with")
+string(REPLACE ";" "|" emulator "${CMAKE_CROSSCOMPILING_EMULATOR}")
+add_test(NAME explain.same_answers_as_linux
+         COMMAND ${CMAKE_COMMAND} -DHOST_CLI=${LIFELINE_HOST_CLI} -DWINDOWS_CLI=$<TARGET_FILE:lifeline_cli>
+                 -DEMULATOR=${emulator} -P ${CMAKE_CURRENT_SOURCE_DIR}/windows/explain_parity.cmake)
+set_tests_properties(explain.same_answers_as_linux PROPERTIES LABELS cli_explain TIMEOUT 120)
