@@ -11,6 +11,7 @@
 
 #include <fmt/core.h>
 
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -395,6 +396,13 @@ asio::awaitable<void> http_session(std::shared_ptr<api_state> a, std::shared_ptr
     http::request_parser<http::string_body> parser;
     parser.body_limit(body_limit);
     stream->expires_after(std::chrono::seconds(15));
+    auto [hec, hn] = co_await http::async_read_header(*stream, buffer, parser, use_nothrow);
+    if (hec || a->closed) break;
+    if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      // curl asks before sending a body over 1 KB; Go's server answers for Toxiproxy.
+      http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+      co_await http::async_write(*stream, go_on, use_nothrow);
+    }
     auto [ec, n] = co_await http::async_read(*stream, buffer, parser, use_nothrow);
     if (ec == http::error::body_limit) {
       request req;
@@ -467,8 +475,9 @@ result<std::unique_ptr<api>> api::start(server& proxies, const std::string& host
   }
   tcp::acceptor acceptor(executor);
   const auto fail = [&](const char* step) {
-    return api_error{500, fmt::format("listen tcp {}: {}: {}", detail::format_endpoint(endpoint), step,
-                                      ec.message())};
+    auto message = ec.message();
+    if (!message.empty()) message[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(message[0])));
+    return api_error{500, fmt::format("listen tcp {}: {}: {}", detail::format_endpoint(endpoint), step, message)};
   };
   acceptor.open(endpoint.protocol(), ec);
   if (ec) return fail("socket");

@@ -144,12 +144,7 @@ int run_chaos(const chaos_options& o) {
     fmt::print(stderr, "lifeline chaos: API on {}:{}: {}\n", o.host, o.port, api.error().message);
     return exit_failure;
   }
-  const auto endpoint = api->get()->endpoint();
-  fmt::print("chaos api {}:{}\n", endpoint.address().to_string(), endpoint.port());
-  for (const auto& p : proxies.proxies()) print_proxy(p);
-  fmt::print("chaos ready\n");
-  std::fflush(stdout);
-
+  // Handlers are in place before "ready" is printed, so a SIGTERM right after it still stops cleanly.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   int stopped_by = 0;
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
@@ -159,6 +154,12 @@ int run_chaos(const chaos_options& o) {
     proxies.close();
     io.stop();
   });
+  const auto endpoint = api->get()->endpoint();
+  fmt::print("chaos api {}:{}\n", endpoint.address().to_string(), endpoint.port());
+  for (const auto& p : proxies.proxies()) print_proxy(p);
+  fmt::print("chaos ready\n");
+  std::fflush(stdout);
+
   io.run();
   fmt::print("chaos stopped by signal {}\n", stopped_by);
   std::fflush(stdout);
