@@ -3,8 +3,8 @@
 // Usage: chaos_bench [--bytes N] [--runs R]   (the median of R runs is reported)
 #include <lifeline/chaos.hpp>
 
-#include <boost/asio.hpp>
 #include <fmt/core.h>
+#include <boost/asio.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -127,8 +127,10 @@ int main(int argc, char** argv) {
   int runs = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--bytes") bytes = std::stoull(argv[i + 1]);
-    else if (flag == "--runs") runs = std::max(1, std::atoi(argv[i + 1]));
+    if (flag == "--bytes")
+      bytes = std::stoull(argv[i + 1]);
+    else if (flag == "--runs")
+      runs = std::max(1, std::atoi(argv[i + 1]));
   }
   sink s;
 
@@ -168,7 +170,8 @@ int main(int argc, char** argv) {
   loop.join();
 
   const auto r = median(raw), c = median(chaos), so = median(socat);
-  fmt::print("chaos_bench: {} MiB per run, median of {} runs, one connection over loopback\n", bytes >> 20, runs);
+  fmt::print("chaos_bench: {} MiB per run, median of {} runs, one connection over loopback\n", bytes >> 20,
+             runs);
   fmt::print("  raw TCP        {:9.1f} MB/s\n", r);
   fmt::print("  lifeline chaos {:9.1f} MB/s\n", c);
   fmt::print("  socat          {:9.1f} MB/s\n", so);

@@ -3,8 +3,8 @@
 #include "support/chaos_harness.hpp"
 #include "support/process.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -27,7 +27,8 @@ class chaos_api : public ::testing::Test {
                             R"({"name":")" + name + R"(","listen":")" + listen + R"(","upstream":")" +
                                 upstream_.address() + R"("})");
     EXPECT_EQ(reply.status, 201) << reply.body;
-    return reply.status == 201 ? std::string(json::parse(reply.body).at("listen").as_string()) : std::string();
+    return reply.status == 201 ? std::string(json::parse(reply.body).at("listen").as_string())
+                               : std::string();
   }
   static void expect_error(const http_reply& reply, int status, const std::string& message) {
     EXPECT_EQ(reply.status, status) << reply.body;
@@ -47,8 +48,9 @@ TEST_F(chaos_api, version_is_toxiproxys_with_its_odd_spacing) {
 }
 
 TEST_F(chaos_api, creating_a_proxy_answers_201_with_the_bound_address_in_toxiproxys_key_order) {
-  const auto reply = call("POST", "/proxies",
-                          R"({"name":"db","listen":"localhost:0","upstream":")" + upstream_.address() + R"("})");
+  const auto reply =
+      call("POST", "/proxies",
+           R"({"name":"db","listen":"localhost:0","upstream":")" + upstream_.address() + R"("})");
   ASSERT_EQ(reply.status, 201) << reply.body;
   EXPECT_EQ(reply.header("content-type"), "application/json");
   const auto listen = std::string(json::parse(reply.body).at("listen").as_string());
@@ -104,9 +106,9 @@ TEST_F(chaos_api, router_answers_404_405_and_403_like_toxiproxy) {
 
 TEST_F(chaos_api, listen_address_in_use_is_a_500_and_other_proxies_carry_on) {
   const auto first = create("first");
-  const auto reply = call("POST", "/proxies",
-                          R"({"name":"second","listen":")" + first + R"(","upstream":")" + upstream_.address() +
-                              R"("})");
+  const auto reply =
+      call("POST", "/proxies",
+           R"({"name":"second","listen":")" + first + R"(","upstream":")" + upstream_.address() + R"("})");
   expect_error(reply, 500, "listen tcp " + first + ": bind: address already in use");
   expect_error(call("GET", "/proxies/second"), 404, "proxy not found");
   client c(first);
@@ -136,8 +138,9 @@ TEST_F(chaos_api, toxics_are_created_shown_updated_and_deleted) {
   const auto up = call("POST", "/proxies/db/toxics",
                        R"({"name":"cut","type":"limit_data","stream":"UpStream","toxicity":0.2})");
   ASSERT_EQ(up.status, 200) << up.body;
-  EXPECT_EQ(up.body,
-            R"({"attributes":{"bytes":0},"name":"cut","type":"limit_data","stream":"UpStream","toxicity":0.2})");
+  EXPECT_EQ(
+      up.body,
+      R"({"attributes":{"bytes":0},"name":"cut","type":"limit_data","stream":"UpStream","toxicity":0.2})");
   const auto third = call("POST", "/proxies/db/toxics", R"({"type":"slicer","toxicity":0.33333334})");
   EXPECT_NE(third.body.find(R"("toxicity":0.33333334})"), std::string::npos) << third.body;
   EXPECT_NE(third.body.find(R"({"average_size":0,"size_variation":0,"delay":0})"), std::string::npos);
@@ -178,14 +181,17 @@ TEST_F(chaos_api, bad_toxic_requests_get_toxiproxys_errors) {
                "stream was invalid, can be either upstream or downstream");
   expect_error(call("POST", "/proxies/db/toxics", "[1"), 400, "bad request body: unexpected EOF");
   ASSERT_EQ(call("POST", "/proxies/db/toxics", R"({"name":"n","type":"noop"})").status, 200);
-  expect_error(call("POST", "/proxies/db/toxics", R"({"name":"n","type":"latency","stream":"upstream"})"), 409,
-               "toxic already exists");
-  const auto fraction = call("POST", "/proxies/db/toxics", R"({"type":"latency","attributes":{"latency":1.5}})");
+  expect_error(call("POST", "/proxies/db/toxics", R"({"name":"n","type":"latency","stream":"upstream"})"),
+               409, "toxic already exists");
+  const auto fraction =
+      call("POST", "/proxies/db/toxics", R"({"type":"latency","attributes":{"latency":1.5}})");
   EXPECT_EQ(fraction.status, 400);
-  EXPECT_NE(fraction.body.find("cannot unmarshal number 1.5 into Go struct field LatencyToxic.latency of type int64"),
+  EXPECT_NE(fraction.body.find(
+                "cannot unmarshal number 1.5 into Go struct field LatencyToxic.latency of type int64"),
             std::string::npos)
       << fraction.body;
-  EXPECT_EQ(call("POST", "/proxies/db/toxics", R"({"type":"latency","attributes":{"latency":1e3}})").status, 400);
+  EXPECT_EQ(call("POST", "/proxies/db/toxics", R"({"type":"latency","attributes":{"latency":1e3}})").status,
+            400);
   const auto bad_update = call("PATCH", "/proxies/db/toxics/n", R"({"toxicity":"high"})");
   EXPECT_EQ(bad_update.status, 400) << bad_update.body;
 }
@@ -206,7 +212,8 @@ TEST_F(chaos_api, populate_creates_keeps_and_reports_errors_as_toxiproxy_does) {
   const auto missing = call("POST", "/populate", R"([{"name":"c","upstream":"x:1"},{"upstream":"x:1"}])");
   EXPECT_EQ(missing.status, 400);
   EXPECT_EQ(missing.header("content-type"), "application/json");
-  EXPECT_EQ(missing.body, R"({"error":"missing required field: name at proxy 2","status":400,"proxies":null})");
+  EXPECT_EQ(missing.body,
+            R"({"error":"missing required field: name at proxy 2","status":400,"proxies":null})");
   expect_error(call("GET", "/proxies/c"), 404, "proxy not found");
   EXPECT_EQ(call("POST", "/populate", R"({"name":"x"})").status, 400);
 }

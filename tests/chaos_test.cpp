@@ -4,14 +4,14 @@
 
 #include <lifeline/chaos.hpp>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <fmt/core.h>
 
+#include <sys/resource.h>
 #include <bit>
 #include <future>
-#include <sys/resource.h>
 
 namespace {
 
@@ -71,6 +71,20 @@ TEST(chaos, latency_delays_each_reply_by_at_least_the_latency) {
     EXPECT_GE(elapsed, 300);
     EXPECT_LT(elapsed, 300 + 2500) << "latency should be added once, not compounded";
   }
+}
+
+TEST(chaos, latency_toxics_add_up) {
+  upstream_server upstream;
+  proxied px(upstream);
+  ASSERT_TRUE(px.chaos.ready());
+  px.add_toxic(R"({"name":"first","type":"latency","attributes":{"latency":200}})");
+  px.add_toxic(R"({"name":"second","type":"latency","attributes":{"latency":200}})");
+  client c(px.address());
+  const auto start = steady::now();
+  ASSERT_TRUE(c.send("ping"));
+  std::string reply;
+  ASSERT_EQ(c.read_exact(reply, 4, milliseconds(5000)), outcome::data);
+  EXPECT_GE(ms_since(start), 400);
 }
 
 TEST(chaos, bandwidth_holds_the_rate) {
@@ -224,7 +238,8 @@ TEST(chaos, updating_a_toxic_acts_on_a_live_connection_at_once) {
   ASSERT_TRUE(c.send("held"));
   std::string received;
   EXPECT_EQ(c.read_some(received, milliseconds(300)), outcome::timeout) << "held by the latency";
-  const auto update = http(px.chaos.api(), "PATCH", "/proxies/p/toxics/slow", R"({"attributes":{"latency":0}})");
+  const auto update =
+      http(px.chaos.api(), "PATCH", "/proxies/p/toxics/slow", R"({"attributes":{"latency":0}})");
   ASSERT_EQ(update.status, 200) << update.body;
   ASSERT_EQ(c.read_exact(received, 4, milliseconds(5000)), outcome::data);
   EXPECT_EQ(received, "held");
@@ -389,7 +404,9 @@ TEST(chaos_in_process, create_proxy_add_and_remove_toxics) {
 TEST(chaos_in_process, bad_toxics_are_refused_with_toxiproxys_errors) {
   upstream_server upstream;
   in_process chaos(1);
-  ASSERT_TRUE(chaos.call([&] { return chaos.server().create_proxy({"db", "127.0.0.1:0", upstream.address()}); }));
+  ASSERT_TRUE(chaos.call([&] {
+    return chaos.server().create_proxy({"db", "127.0.0.1:0", upstream.address()});
+  }));
   const auto add = [&](lifeline::chaos::toxic_options o) {
     return chaos.call([&] { return chaos.server().add_toxic("db", o); });
   };

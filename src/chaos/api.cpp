@@ -30,7 +30,9 @@ constexpr std::size_t body_limit = 1024 * 1024;
 using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
 
-api_error bad_body(std::string_view detail) { return api_error{400, fmt::format("bad request body: {}", detail)}; }
+api_error bad_body(std::string_view detail) {
+  return api_error{400, fmt::format("bad request body: {}", detail)};
+}
 
 /// The first JSON value of a body, as Go's json.Decoder reads it.
 result<boost::json::value> parse_body(std::string_view body) {
@@ -45,12 +47,12 @@ result<boost::json::value> parse_body(std::string_view body) {
 }
 
 api_error mismatch(const boost::json::value& v, std::string_view field, std::string_view go_type) {
-  return bad_body(fmt::format("json: cannot unmarshal {} into Go struct field {} of type {}", json_kind(v), field,
-                              go_type));
+  return bad_body(fmt::format("json: cannot unmarshal {} into Go struct field {} of type {}", json_kind(v),
+                              field, go_type));
 }
 
-std::optional<api_error> read_string(const boost::json::object& o, std::string_view key, std::string_view field,
-                                     std::optional<std::string>& out) {
+std::optional<api_error> read_string(const boost::json::object& o, std::string_view key,
+                                     std::string_view field, std::optional<std::string>& out) {
   const auto* v = find_field(o, key);
   if (v == nullptr || v->is_null()) return std::nullopt;
   if (!v->is_string()) return mismatch(*v, field, "string");
@@ -67,14 +69,15 @@ std::optional<api_error> read_bool(const boost::json::object& o, std::string_vie
   return std::nullopt;
 }
 
-std::optional<api_error> read_float32(const boost::json::object& o, std::string_view key, std::string_view field,
-                                      std::optional<float>& out) {
+std::optional<api_error> read_float32(const boost::json::object& o, std::string_view key,
+                                      std::string_view field, std::optional<float>& out) {
   const auto* v = find_field(o, key);
   if (v == nullptr || v->is_null()) return std::nullopt;
   if (!v->is_number()) return mismatch(*v, field, "float32");
   const auto d = v->to_number<double>();
   if (std::abs(d) > static_cast<double>(std::numeric_limits<float>::max())) {
-    return bad_body(fmt::format("json: cannot unmarshal number into Go struct field {} of type float32", field));
+    return bad_body(
+        fmt::format("json: cannot unmarshal number into Go struct field {} of type float32", field));
   }
   out = static_cast<float>(d);
   return std::nullopt;
@@ -238,10 +241,10 @@ response handle_toxic_create(server& s, const std::string& proxy, const request&
   const auto& o = body->get_object();
   std::optional<std::string> name, type, stream;
   std::optional<float> toxicity;
-  for (auto e : {read_string(o, "name", "ToxicWrapper.name", name),
-                 read_string(o, "type", "ToxicWrapper.type", type),
-                 read_string(o, "stream", "ToxicWrapper.stream", stream),
-                 read_float32(o, "toxicity", "ToxicWrapper.toxicity", toxicity)}) {
+  for (auto e :
+       {read_string(o, "name", "ToxicWrapper.name", name), read_string(o, "type", "ToxicWrapper.type", type),
+        read_string(o, "stream", "ToxicWrapper.stream", stream),
+        read_float32(o, "toxicity", "ToxicWrapper.toxicity", toxicity)}) {
     if (e) return error_response(req, *e);
   }
   toxic_options options;
@@ -257,7 +260,8 @@ response handle_toxic_create(server& s, const std::string& proxy, const request&
                 [](const toxic_info& t) { return to_json(t); });
 }
 
-response handle_toxic_update(server& s, const std::string& proxy, const std::string& toxic, const request& req) {
+response handle_toxic_update(server& s, const std::string& proxy, const std::string& toxic,
+                             const request& req) {
   if (!s.get_proxy(proxy)) return error_response(req, api_error{404, "proxy not found"});
   if (!s.get_toxic(proxy, toxic)) return error_response(req, api_error{404, "toxic not found"});
   auto body = parse_body(req.body());
@@ -265,7 +269,8 @@ response handle_toxic_update(server& s, const std::string& proxy, const std::str
   if (auto e = expect_object(body.value(), "toxics.ToxicWrapper")) return error_response(req, *e);
   const auto& o = body->get_object();
   toxic_update update;
-  if (auto e = read_float32(o, "toxicity", "ToxicWrapper.toxicity", update.toxicity)) return error_response(req, *e);
+  if (auto e = read_float32(o, "toxicity", "ToxicWrapper.toxicity", update.toxicity))
+    return error_response(req, *e);
   if (const auto* a = find_field(o, "attributes"); a != nullptr && !a->is_null()) {
     if (!a->is_object()) return error_response(req, mismatch(*a, "ToxicWrapper.attributes", "toxics.Toxic"));
     update.attributes = a->get_object();
@@ -356,12 +361,14 @@ response route(api_state& a, const request& req, bool& matched) {
     case route_kind::proxies:
       if (method == verb::get) return json_response(req, http::status::ok, proxies_json(s.proxies()));
       return handle_proxy_create(s, req);
-    case route_kind::populate: return handle_populate(s, req);
+    case route_kind::populate:
+      return handle_populate(s, req);
     case route_kind::reset:
       if (auto e = s.reset()) return error_response(req, *e);
       return empty_response(req, http::status::no_content);
     case route_kind::version: {
-      auto res = json_response(req, http::status::ok, fmt::format("{{\"version\": \"{}\"}}\n", toxiproxy_version));
+      auto res =
+          json_response(req, http::status::ok, fmt::format("{{\"version\": \"{}\"}}\n", toxiproxy_version));
       res.set(http::field::content_type, "application/json;charset=utf-8");
       return res;
     }
@@ -379,13 +386,15 @@ response route(api_state& a, const request& req, bool& matched) {
       }
       return handle_toxic_create(s, parts[1], req);
     case route_kind::toxic:
-      if (method == verb::get) return answer(req, s.get_toxic(parts[1], parts[3]), http::status::ok, rendered_toxic);
+      if (method == verb::get)
+        return answer(req, s.get_toxic(parts[1], parts[3]), http::status::ok, rendered_toxic);
       if (method == verb::delete_) {
         if (auto e = s.remove_toxic(parts[1], parts[3])) return error_response(req, *e);
         return empty_response(req, http::status::no_content);
       }
       return handle_toxic_update(s, parts[1], parts[3], req);
-    case route_kind::none: break;
+    case route_kind::none:
+      break;
   }
   return empty_response(req, http::status::not_found);
 }
@@ -476,8 +485,10 @@ result<std::unique_ptr<api>> api::start(server& proxies, const std::string& host
   tcp::acceptor acceptor(executor);
   const auto fail = [&](const char* step) {
     auto message = ec.message();
-    if (!message.empty()) message[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(message[0])));
-    return api_error{500, fmt::format("listen tcp {}: {}: {}", detail::format_endpoint(endpoint), step, message)};
+    if (!message.empty())
+      message[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(message[0])));
+    return api_error{500,
+                     fmt::format("listen tcp {}: {}: {}", detail::format_endpoint(endpoint), step, message)};
   };
   acceptor.open(endpoint.protocol(), ec);
   if (ec) return fail("socket");
@@ -509,8 +520,8 @@ result<std::vector<proxy_options>> parse_populate(std::string_view body) {
   auto value = detail::parse_body(body);
   if (!value) return value.error();
   if (!value->is_array()) {
-    return detail::bad_body(
-        fmt::format("json: cannot unmarshal {} into Go value of type []proxy.Proxy", detail::json_kind(value.value())));
+    return detail::bad_body(fmt::format("json: cannot unmarshal {} into Go value of type []proxy.Proxy",
+                                        detail::json_kind(value.value())));
   }
   std::vector<proxy_options> out;
   for (const auto& element : value->get_array()) {

@@ -33,9 +33,9 @@ std::string format_endpoint(const boost::asio::ip::tcp::endpoint& endpoint) {
   if (address.is_v6() && !address.to_v6().is_v4_mapped()) {
     return fmt::format("[{}]:{}", address.to_string(), endpoint.port());
   }
-  const auto v4 = address.is_v6() ? boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped,
-                                                                     address.to_v6())
-                                   : address.to_v4();
+  const auto v4 = address.is_v6()
+                      ? boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6())
+                      : address.to_v4();
   return fmt::format("{}:{}", v4.to_string(), endpoint.port());
 }
 
@@ -45,11 +45,21 @@ void write_json_string(std::string& out, std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == '<' || c == '>' || c == '&') {
           out += "\\u00";
@@ -83,12 +93,24 @@ std::string format_float32(float value) { return shortest(value); }
 
 void write_json(std::string& out, const boost::json::value& value) {
   switch (value.kind()) {
-    case boost::json::kind::null: out += "null"; break;
-    case boost::json::kind::bool_: out += value.get_bool() ? "true" : "false"; break;
-    case boost::json::kind::int64: out += std::to_string(value.get_int64()); break;
-    case boost::json::kind::uint64: out += std::to_string(value.get_uint64()); break;
-    case boost::json::kind::double_: out += shortest(value.get_double()); break;
-    case boost::json::kind::string: write_json_string(out, value.get_string()); break;
+    case boost::json::kind::null:
+      out += "null";
+      break;
+    case boost::json::kind::bool_:
+      out += value.get_bool() ? "true" : "false";
+      break;
+    case boost::json::kind::int64:
+      out += std::to_string(value.get_int64());
+      break;
+    case boost::json::kind::uint64:
+      out += std::to_string(value.get_uint64());
+      break;
+    case boost::json::kind::double_:
+      out += shortest(value.get_double());
+      break;
+    case boost::json::kind::string:
+      write_json_string(out, value.get_string());
+      break;
     case boost::json::kind::array: {
       out += '[';
       bool first = true;
@@ -123,7 +145,8 @@ const boost::json::value* find_field(const boost::json::object& object, std::str
     if (key.size() != field.size()) continue;
     bool same = true;
     for (std::size_t i = 0; i < key.size() && same; ++i) {
-      same = std::tolower(static_cast<unsigned char>(key[i])) == std::tolower(static_cast<unsigned char>(field[i]));
+      same = std::tolower(static_cast<unsigned char>(key[i])) ==
+             std::tolower(static_cast<unsigned char>(field[i]));
     }
     if (same) return &member.value();
   }
@@ -132,14 +155,20 @@ const boost::json::value* find_field(const boost::json::object& object, std::str
 
 std::string_view json_kind(const boost::json::value& value) {
   switch (value.kind()) {
-    case boost::json::kind::null: return "null";
-    case boost::json::kind::bool_: return "bool";
+    case boost::json::kind::null:
+      return "null";
+    case boost::json::kind::bool_:
+      return "bool";
     case boost::json::kind::int64:
     case boost::json::kind::uint64:
-    case boost::json::kind::double_: return "number";
-    case boost::json::kind::string: return "string";
-    case boost::json::kind::array: return "array";
-    case boost::json::kind::object: return "object";
+    case boost::json::kind::double_:
+      return "number";
+    case boost::json::kind::string:
+      return "string";
+    case boost::json::kind::array:
+      return "array";
+    case boost::json::kind::object:
+      return "object";
   }
   return "value";
 }

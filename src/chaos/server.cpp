@@ -22,6 +22,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <utility>
 
 namespace lifeline::chaos {
 namespace detail {
@@ -32,15 +33,19 @@ using clock = std::chrono::steady_clock;
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 constexpr std::size_t queue_cap = 1024;  // chunks buffered per link, as Toxiproxy's channels
+constexpr std::size_t queue_byte_cap =
+    8 * 1024 * 1024;  // and bytes, so a held link cannot grow without bound
 constexpr std::size_t read_size = 64 * 1024;
 
 enum class kind { latency, bandwidth, slow_close, timeout, reset_peer, slicer, limit_data, noop, corrupt };
 
 kind kind_of(const std::string& type) {
   static const std::map<std::string, kind> kinds = {
-      {"latency", kind::latency},       {"bandwidth", kind::bandwidth},   {"slow_close", kind::slow_close},
-      {"timeout", kind::timeout},       {"reset_peer", kind::reset_peer}, {"slicer", kind::slicer},
-      {"limit_data", kind::limit_data}, {"noop", kind::noop},             {"corrupt", kind::corrupt}};
+      {"latency", kind::latency},       {"bandwidth", kind::bandwidth},
+      {"slow_close", kind::slow_close}, {"timeout", kind::timeout},
+      {"reset_peer", kind::reset_peer}, {"slicer", kind::slicer},
+      {"limit_data", kind::limit_data}, {"noop", kind::noop},
+      {"corrupt", kind::corrupt}};
   return kinds.at(type);
 }
 
@@ -63,22 +68,33 @@ struct toxic_def {
   void load() {
     const auto& at = info.attributes;
     switch (type) {
-      case kind::latency: a = int_attribute(at, "latency"), b = int_attribute(at, "jitter"); break;
-      case kind::bandwidth: a = int_attribute(at, "rate"); break;
-      case kind::slow_close: a = int_attribute(at, "delay"); break;
+      case kind::latency:
+        a = int_attribute(at, "latency"), b = int_attribute(at, "jitter");
+        break;
+      case kind::bandwidth:
+        a = int_attribute(at, "rate");
+        break;
+      case kind::slow_close:
+        a = int_attribute(at, "delay");
+        break;
       case kind::timeout:
-      case kind::reset_peer: a = int_attribute(at, "timeout"); break;
+      case kind::reset_peer:
+        a = int_attribute(at, "timeout");
+        break;
       case kind::slicer:
         a = int_attribute(at, "average_size"), b = int_attribute(at, "size_variation"),
         c = int_attribute(at, "delay");
         break;
-      case kind::limit_data: a = int_attribute(at, "bytes"); break;
+      case kind::limit_data:
+        a = int_attribute(at, "bytes");
+        break;
       case kind::corrupt: {
         const auto* p = at.if_contains("probability");
         probability = p != nullptr && p->is_number() ? p->to_number<double>() : 0.0;
         break;
       }
-      case kind::noop: break;
+      case kind::noop:
+        break;
     }
   }
 };
@@ -86,11 +102,11 @@ struct toxic_def {
 /// A toxic's state on one link.
 struct link_toxic {
   std::shared_ptr<toxic_def> def;
-  bool active = false;            ///< the toxicity draw
-  clock::time_point last_chunk;   ///< timeout: when the timer last restarted
-  std::int64_t bytes_sent = 0;    ///< limit_data: survives updates
+  bool active = false;               ///< the toxicity draw
+  clock::time_point last_chunk;      ///< timeout: when the timer last restarted
+  std::int64_t bytes_sent = 0;       ///< limit_data: survives updates
   clock::duration bandwidth_debt{};  ///< bandwidth: timing error carried forward
-  bool fired = false;             ///< reset_peer
+  bool fired = false;                ///< reset_peer
 };
 
 struct chunk {
@@ -106,6 +122,7 @@ struct link {
       : downstream(down), idle(ex), hold(ex), room(ex) {}
   bool downstream;
   std::deque<chunk> queue;
+  std::size_t queued_bytes = 0;
   asio::steady_timer idle;  ///< the writer waits here for a chunk (or a timeout toxic's deadline)
   asio::steady_timer hold;  ///< the writer waits here while a toxic holds a chunk
   asio::steady_timer room;  ///< the reader waits here while the queue is full
@@ -138,7 +155,8 @@ struct connection : std::enable_shared_from_this<connection> {
 };
 
 struct proxy_state : std::enable_shared_from_this<proxy_state> {
-  proxy_state(asio::any_io_executor ex, std::shared_ptr<std::mt19937_64> r) : executor(std::move(ex)), rng(std::move(r)) {}
+  proxy_state(asio::any_io_executor ex, std::shared_ptr<std::mt19937_64> r)
+      : executor(std::move(ex)), rng(std::move(r)) {}
   asio::any_io_executor executor;
   std::shared_ptr<std::mt19937_64> rng;
   std::string name, listen, upstream;
@@ -218,7 +236,7 @@ void connection::close(bool reset) {
 asio::awaitable<void> read_loop(std::shared_ptr<connection> c, link& l, tcp::socket& from) {
   std::vector<char> buffer(read_size);
   while (!c->closed) {
-    if (l.queue.size() >= queue_cap) {
+    if (l.queue.size() >= queue_cap || l.queued_bytes >= queue_byte_cap) {
       l.room.expires_at(clock::time_point::max());
       co_await l.room.async_wait(use_nothrow);
       continue;
@@ -230,8 +248,16 @@ asio::awaitable<void> read_loop(std::shared_ptr<connection> c, link& l, tcp::soc
       l.idle.cancel();
       co_return;
     }
-    l.queue.push_back(chunk{std::vector<char>(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n)),
-                            clock::now(), false});
+    // A large read hands its buffer over; a small one is copied, so that memory follows the bytes held.
+    std::vector<char> data;
+    if (n >= read_size / 2) {
+      buffer.resize(n);
+      data = std::exchange(buffer, std::vector<char>(read_size));
+    } else {
+      data.assign(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n));
+    }
+    l.queued_bytes += data.size();
+    l.queue.push_back(chunk{std::move(data), clock::now(), false});
     l.idle.cancel();
   }
 }
@@ -283,11 +309,16 @@ asio::awaitable<void> run_chain(std::shared_ptr<connection> c, link& l, proxy_st
     const auto& d = *t.def;
     switch (d.type) {
       case kind::noop:
-      case kind::slow_close: break;
+      case kind::slow_close:
+        break;
       case kind::latency: {
         std::int64_t delay = d.a;
         if (d.b > 0) delay += std::uniform_int_distribution<std::int64_t>(-d.b, d.b - 1)(*p.rng);
-        if (delay > 0) co_await hold_until(*c, l, arrival + std::chrono::milliseconds(delay));
+        if (delay > 0) {
+          co_await hold_until(*c, l, arrival + std::chrono::milliseconds(delay));
+          // The next latency toxic counts from here, so that several add up, as in Toxiproxy.
+          arrival = std::min(arrival + std::chrono::milliseconds(delay), clock::now());
+        }
         break;
       }
       case kind::bandwidth: {
@@ -341,7 +372,8 @@ asio::awaitable<void> run_chain(std::shared_ptr<connection> c, link& l, proxy_st
       }
       case kind::limit_data: {
         const auto remaining = std::max<std::int64_t>(d.a - t.bytes_sent, 0);
-        if (static_cast<std::int64_t>(data.size()) > remaining) data.resize(static_cast<std::size_t>(remaining));
+        if (static_cast<std::int64_t>(data.size()) > remaining)
+          data.resize(static_cast<std::size_t>(remaining));
         t.bytes_sent += static_cast<std::int64_t>(data.size());
         if (!data.empty()) co_await run_chain(c, l, p, chain, i + 1, std::move(data), arrival, to);
         if (t.bytes_sent >= d.a) c->close(false);
@@ -350,7 +382,8 @@ asio::awaitable<void> run_chain(std::shared_ptr<connection> c, link& l, proxy_st
       case kind::corrupt: {
         if (d.probability <= 0) break;
         if (d.probability >= 1) {
-          for (auto& byte : data) byte = static_cast<char>(byte ^ (1 << std::uniform_int_distribution<int>(0, 7)(*p.rng)));
+          for (auto& byte : data)
+            byte = static_cast<char>(byte ^ (1 << std::uniform_int_distribution<int>(0, 7)(*p.rng)));
           break;
         }
         // Skip ahead by a geometric gap between corrupted bytes: one draw per flip, not per byte.
@@ -377,12 +410,14 @@ asio::awaitable<void> run_eof(std::shared_ptr<connection> c, link& l) {
     if (t->def->removed || !t->active) continue;
     if (t->def->type == kind::reset_peer && !t->fired) {
       t->fired = true;
-      co_await sleep_until(*c, clock::now() + std::chrono::milliseconds(std::max<std::int64_t>(t->def->a, 0)));
+      co_await sleep_until(*c,
+                           clock::now() + std::chrono::milliseconds(std::max<std::int64_t>(t->def->a, 0)));
       c->close(true);
       co_return;
     }
     if (t->def->type == kind::slow_close) {
-      co_await sleep_until(*c, clock::now() + std::chrono::milliseconds(std::max<std::int64_t>(t->def->a, 0)));
+      co_await sleep_until(*c,
+                           clock::now() + std::chrono::milliseconds(std::max<std::int64_t>(t->def->a, 0)));
     }
   }
   c->close(false);
@@ -412,6 +447,7 @@ asio::awaitable<void> write_loop(std::shared_ptr<connection> c, std::shared_ptr<
     }
     chunk next = std::move(l.queue.front());
     l.queue.pop_front();
+    l.queued_bytes -= next.data.size();
     l.room.cancel();
     if (next.eof) {
       co_await run_eof(c, l);
@@ -487,8 +523,8 @@ result<tcp::endpoint> resolve_listen(const asio::any_io_executor& ex, const std:
   std::string host, port;
   if (!split_host_port(listen, host, port)) {
     const bool colons = listen.find(':') != std::string::npos;
-    return api_error{500, fmt::format("address {}: {}", listen, colons ? "too many colons in address"
-                                                                         : "missing port in address")};
+    return api_error{500, fmt::format("address {}: {}", listen,
+                                      colons ? "too many colons in address" : "missing port in address")};
   }
   tcp::resolver resolver(ex);
   boost::system::error_code ec;
@@ -676,7 +712,8 @@ std::vector<proxy_info> server::proxies() const {
 std::optional<api_error> server::populate(const std::vector<proxy_options>& proxies,
                                           std::vector<proxy_info>& done) {
   for (std::size_t i = 0; i < proxies.size(); ++i) {
-    if (proxies[i].name.empty()) return api_error{400, fmt::format("missing required field: name at proxy {}", i + 1)};
+    if (proxies[i].name.empty())
+      return api_error{400, fmt::format("missing required field: name at proxy {}", i + 1)};
     if (proxies[i].upstream.empty()) {
       return api_error{400, fmt::format("missing required field: upstream at proxy {}", i + 1)};
     }

@@ -3,8 +3,8 @@
 // upstream servers on loopback run by a thread of their own.
 #pragma once
 
-#include <boost/asio.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio.hpp>
 
 #include <chrono>
 #include <csignal>
@@ -74,7 +74,9 @@ class chaos_process {
   }
   ~chaos_process() {
     // A sanitizer report or a crash in the child shows here as a status other than 0.
-    if (pid_ > 0 && ready_) EXPECT_EQ(stop(), 0) << "lifeline chaos did not exit cleanly on SIGTERM";
+    if (pid_ > 0 && ready_) {
+      EXPECT_EQ(stop(), 0) << "lifeline chaos did not exit cleanly on SIGTERM";
+    }
     stop();
   }
   chaos_process(const chaos_process&) = delete;
@@ -273,7 +275,8 @@ class upstream_server {
   static asio::awaitable<void> echo(tcp::socket socket) {
     char buffer[16384];
     for (;;) {
-      auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] =
+          co_await socket.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
       auto [wec, w] =
           co_await asio::async_write(socket, asio::buffer(buffer, n), asio::as_tuple(asio::use_awaitable));
@@ -282,7 +285,8 @@ class upstream_server {
   }
 
   explicit upstream_server(behaviour_t behaviour = echo)
-      : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)), behaviour_(std::move(behaviour)) {
+      : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        behaviour_(std::move(behaviour)) {
     asio::co_spawn(io_, accept(), asio::detached);
     thread_ = std::thread([this] { io_.run(); });
   }

@@ -4,9 +4,9 @@
 
 #include <lifeline/chaos.hpp>
 
+#include <fmt/core.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <fmt/core.h>
 #include <boost/json.hpp>
 
 #include <cstdio>
@@ -171,13 +171,17 @@ int run_chaos(const chaos_options& o) {
 command add_chaos(CLI::App& app) {
   auto options = std::make_shared<chaos_options>();
   auto* sub = app.add_subcommand(
-      "chaos", "Run a fault-injection TCP proxy with Toxiproxy's HTTP API (latency, resets, black holes, ...)");
+      "chaos",
+      "Run a fault-injection TCP proxy with Toxiproxy's HTTP API (latency, resets, black holes, ...)");
   sub->add_option("--host", options->host, "Address the HTTP API binds to")->capture_default_str();
-  sub->add_option("--port", options->port, "Port of the HTTP API (0 picks a free one)")->capture_default_str();
+  sub->add_option("--port", options->port, "Port of the HTTP API (0 picks a free one)")
+      ->capture_default_str();
   sub->add_option("--config", options->config, "JSON file in Toxiproxy's /populate format");
-  sub->add_option("--proxy", options->proxies, "A proxy: NAME=LISTEN=UPSTREAM, e.g. db=127.0.0.1:0=127.0.0.1:5432");
-  sub->add_option("--toxic", options->toxics,
-                  "A toxic: PROXY:TYPE[:STREAM[:KEY=VALUE,...]], e.g. db:latency:downstream:latency=100,jitter=10");
+  sub->add_option("--proxy", options->proxies,
+                  "A proxy: NAME=LISTEN=UPSTREAM, e.g. db=127.0.0.1:0=127.0.0.1:5432");
+  sub->add_option(
+      "--toxic", options->toxics,
+      "A toxic: PROXY:TYPE[:STREAM[:KEY=VALUE,...]], e.g. db:latency:downstream:latency=100,jitter=10");
   sub->add_option("--seed", options->seed, "Seed of the PRNG behind every random choice (printed at start)");
   return {sub, [options] { return run_chaos(*options); }};
 }
