@@ -431,4 +431,41 @@ TEST(chaos_in_process, bad_toxics_are_refused_with_toxiproxys_errors) {
   EXPECT_EQ(chaos.call([&] { return chaos.server().add_toxic("nope", elsewhere); }).error().status, 404);
 }
 
+/// Which of `count` connections a toxicity-0.5 toxic cut, in order: the draws of one seeded server.
+std::string toxicity_pattern(std::uint64_t seed, int count) {
+  upstream_server upstream;
+  in_process chaos(seed);
+  const auto created = chaos.call([&] {
+    return chaos.server().create_proxy({"db", "127.0.0.1:0", upstream.address()});
+  });
+  EXPECT_TRUE(created);
+  const auto added = chaos.call([&] {
+    lifeline::chaos::toxic_options cut;
+    cut.type = "limit_data";
+    cut.toxicity = 0.5f;
+    return chaos.server().add_toxic("db", cut);
+  });
+  EXPECT_TRUE(added);
+  const auto to = chaos.call([&] { return chaos.server().endpoint("db"); }).value();
+  std::string pattern;
+  for (int i = 0; i < count; ++i) {
+    client c(to);
+    EXPECT_TRUE(c.send("x"));
+    std::string received;
+    const auto r = c.read_some(received, milliseconds(5000));
+    pattern += r == outcome::data ? '.' : r == outcome::eof ? 'X' : '?';
+  }
+  return pattern;
+}
+
+TEST(chaos_in_process, the_seed_decides_every_toxicity_draw) {
+  const auto first = toxicity_pattern(2024, 24);
+  const auto second = toxicity_pattern(2024, 24);
+  EXPECT_EQ(first, second) << "same seed, same draws";
+  EXPECT_EQ(first.find('?'), std::string::npos) << first;
+  EXPECT_NE(first.find('X'), std::string::npos) << first;
+  EXPECT_NE(first.find('.'), std::string::npos) << first;
+  EXPECT_NE(toxicity_pattern(7, 24), first) << "another seed, other draws";
+}
+
 }  // namespace
