@@ -144,6 +144,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto proxy_port = proxies.endpoint("bench").value().port();
+  // A second proxy with a noop toxic in each direction: the cost of passing through a toxic chain.
+  proxies.create_proxy({"noop", "127.0.0.1:0", "127.0.0.1:" + std::to_string(s.port()), true});
+  for (const char* stream : {"upstream", "downstream"}) {
+    lifeline::chaos::toxic_options noop;
+    noop.type = "noop";
+    noop.stream = stream;
+    proxies.add_toxic("noop", noop);
+  }
+  const auto noop_port = proxies.endpoint("noop").value().port();
   auto guard = asio::make_work_guard(io);
   std::thread loop([&] { io.run(); });
 
@@ -157,10 +166,11 @@ int main(int argc, char** argv) {
     _exit(127);
   }
 
-  std::vector<double> raw, chaos, socat;
+  std::vector<double> raw, chaos, noop, socat;
   for (int r = 0; r < runs; ++r) {  // interleaved, so that load from other work hits all three alike
     raw.push_back(measure(s, s.port(), bytes));
     chaos.push_back(measure(s, proxy_port, bytes));
+    noop.push_back(measure(s, noop_port, bytes));
     socat.push_back(measure(s, socat_port, bytes));
   }
   kill(socat_pid, SIGTERM);
@@ -169,11 +179,12 @@ int main(int argc, char** argv) {
   guard.reset();
   loop.join();
 
-  const auto r = median(raw), c = median(chaos), so = median(socat);
+  const auto r = median(raw), c = median(chaos), n = median(noop), so = median(socat);
   fmt::print("chaos_bench: {} MiB per run, median of {} runs, one connection over loopback\n", bytes >> 20,
              runs);
   fmt::print("  raw TCP        {:9.1f} MB/s\n", r);
   fmt::print("  lifeline chaos {:9.1f} MB/s\n", c);
+  fmt::print("  chaos + noop   {:9.1f} MB/s   (a noop toxic in each direction)\n", n);
   fmt::print("  socat          {:9.1f} MB/s\n", so);
   fmt::print("  chaos / raw    {:9.2f}\n", c / r);
   fmt::print("  chaos / socat  {:9.2f}\n", c / so);

@@ -128,11 +128,7 @@ struct api_state : std::enable_shared_from_this<api_state> {
 
 namespace {
 
-response make_response(const request& req, http::status status) {
-  response res{status, req.version()};
-  res.set(http::field::server, "lifeline-chaos");
-  return res;
-}
+response make_response(const request& req, http::status status) { return response{status, req.version()}; }
 
 response json_response(const request& req, http::status status, std::string body) {
   auto res = make_response(req, status);
@@ -404,7 +400,7 @@ asio::awaitable<void> http_session(std::shared_ptr<api_state> a, std::shared_ptr
   while (!a->closed) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(body_limit);
-    stream->expires_after(std::chrono::seconds(15));
+    stream->expires_after(std::chrono::seconds(60));  // Toxiproxy's idle timeout between requests
     auto [hec, hn] = co_await http::async_read_header(*stream, buffer, parser, use_nothrow);
     if (hec || a->closed) break;
     if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
@@ -412,6 +408,7 @@ asio::awaitable<void> http_session(std::shared_ptr<api_state> a, std::shared_ptr
       http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
       co_await http::async_write(*stream, go_on, use_nothrow);
     }
+    stream->expires_after(std::chrono::seconds(15));  // and its read timeout for the request
     auto [ec, n] = co_await http::async_read(*stream, buffer, parser, use_nothrow);
     if (ec == http::error::body_limit) {
       request req;
