@@ -119,13 +119,14 @@ struct connection;
 
 struct link {
   explicit link(const asio::any_io_executor& ex, bool down)
-      : downstream(down), idle(ex), hold(ex), room(ex) {}
+      : downstream(down), idle(ex), hold(ex), room(ex), sleep(ex) {}
   bool downstream;
   std::deque<chunk> queue;
   std::size_t queued_bytes = 0;
-  asio::steady_timer idle;  ///< the writer waits here for a chunk (or a timeout toxic's deadline)
-  asio::steady_timer hold;  ///< the writer waits here while a toxic holds a chunk
-  asio::steady_timer room;  ///< the reader waits here while the queue is full
+  asio::steady_timer idle;   ///< the writer waits here for a chunk (or a timeout toxic's deadline)
+  asio::steady_timer hold;   ///< the writer waits here while a toxic holds a chunk
+  asio::steady_timer room;   ///< the reader waits here while the queue is full
+  asio::steady_timer sleep;  ///< waits that no toxic change interrupts (reset_peer, slow_close)
   std::vector<std::shared_ptr<link_toxic>> chain;
   std::uint64_t generation = 0;  ///< bumped by every toxic change: releases held chunks
 
@@ -228,6 +229,8 @@ void connection::close(bool reset) {
   upstream.close(ignored);
   up.wake();
   down.wake();
+  up.sleep.cancel();
+  down.sleep.cancel();
   if (auto p = owner.lock()) p->connections.erase(shared_from_this());
 }
 
@@ -272,11 +275,10 @@ asio::awaitable<void> hold_until(connection& c, link& l, clock::time_point deadl
 }
 
 /// Waits until `deadline`; only the connection closing ends the wait early.
-asio::awaitable<void> sleep_until(connection& c, clock::time_point deadline) {
-  asio::steady_timer timer(c.client.get_executor());
+asio::awaitable<void> sleep_until(connection& c, link& l, clock::time_point deadline) {
   while (!c.closed && clock::now() < deadline) {
-    timer.expires_at(std::min(deadline, clock::now() + std::chrono::milliseconds(50)));
-    co_await timer.async_wait(use_nothrow);
+    l.sleep.expires_at(deadline);
+    co_await l.sleep.async_wait(use_nothrow);
   }
 }
 
@@ -353,7 +355,8 @@ asio::awaitable<void> run_chain(std::shared_ptr<connection> c, link& l, proxy_st
       case kind::reset_peer:
         if (!t.fired) {
           t.fired = true;
-          co_await sleep_until(*c, clock::now() + std::chrono::milliseconds(std::max<std::int64_t>(d.a, 0)));
+          co_await sleep_until(*c, l,
+                               clock::now() + std::chrono::milliseconds(std::max<std::int64_t>(d.a, 0)));
           c->close(true);
         }
         co_return;
@@ -410,13 +413,13 @@ asio::awaitable<void> run_eof(std::shared_ptr<connection> c, link& l) {
     if (t->def->removed || !t->active) continue;
     if (t->def->type == kind::reset_peer && !t->fired) {
       t->fired = true;
-      co_await sleep_until(*c,
+      co_await sleep_until(*c, l,
                            clock::now() + std::chrono::milliseconds(std::max<std::int64_t>(t->def->a, 0)));
       c->close(true);
       co_return;
     }
     if (t->def->type == kind::slow_close) {
-      co_await sleep_until(*c,
+      co_await sleep_until(*c, l,
                            clock::now() + std::chrono::milliseconds(std::max<std::int64_t>(t->def->a, 0)));
     }
   }
