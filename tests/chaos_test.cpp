@@ -246,6 +246,22 @@ TEST(chaos, updating_a_toxic_acts_on_a_live_connection_at_once) {
   EXPECT_LT(ms_since(start), 4000) << "the update released the held chunk";
 }
 
+TEST(chaos, bandwidth_zero_holds_everything_until_the_rate_is_raised) {
+  upstream_server upstream;
+  proxied px(upstream);
+  ASSERT_TRUE(px.chaos.ready());
+  px.add_toxic(R"({"name":"pipe","type":"bandwidth","attributes":{"rate":0}})");
+  client c(px.address());
+  ASSERT_TRUE(c.send("waiting"));
+  std::string received;
+  EXPECT_EQ(c.read_some(received, milliseconds(400)), outcome::timeout)
+      << "rate 0: nothing passes, still open";
+  ASSERT_EQ(http(px.chaos.api(), "POST", "/proxies/p/toxics/pipe", R"({"attributes":{"rate":1000}})").status,
+            200);
+  EXPECT_EQ(c.read_exact(received, 7, milliseconds(5000)), outcome::data);
+  EXPECT_EQ(received, "waiting");
+}
+
 TEST(chaos, adding_a_toxic_acts_on_a_live_connection_at_once) {
   upstream_server upstream;
   proxied px(upstream);
