@@ -21,5 +21,6 @@ struct command {
 };
 
 command add_explain(CLI::App& app);
+command add_tunnel(CLI::App& app);
 
 }  // namespace lifeline::cli

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
 
   const command commands[] = {
       add_explain(app),
+      add_tunnel(app),
   };
 
   try {
