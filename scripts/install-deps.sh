@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git clang clang-format
+  build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev clang-format
   libboost1.81-dev libboost-json1.81-dev libssl-dev libcli11-dev libfmt-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   iproute2 iptables procps socat openssh-client openssh-server redis-server redis-tools

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <vector>
 
@@ -162,6 +164,27 @@ TEST(frame_decoder, random_garbage_never_yields_a_frame_by_accident) {
     if (wire::decode(bytes).consumed != 0) ++accepted;
   }
   EXPECT_EQ(accepted, 0);
+}
+
+}  // namespace
+
+namespace {
+
+// Inputs the fuzzers once found interesting or crashing, replayed on every run.
+TEST(frame_decoder, replays_every_saved_fuzz_input_safely) {
+  const std::filesystem::path dir = std::filesystem::path(LIFELINE_SOURCE_DIR) / "tests" / "fuzz_regressions";
+  int replayed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                          std::istreambuf_iterator<char>());
+    const auto r = lifeline::wire::decode(bytes);
+    EXPECT_LE(r.consumed, bytes.size()) << entry.path();
+    lifeline::wire::client_hello ch;
+    (void)lifeline::wire::parse(bytes, ch);
+    ++replayed;
+  }
+  EXPECT_GT(replayed, 0);
 }
 
 }  // namespace
