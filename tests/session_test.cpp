@@ -377,3 +377,87 @@ TEST(retry_policy, full_jitter_stays_under_the_capped_exponential) {
 }
 
 }  // namespace
+
+#include "support/certs.hpp"
+
+#include <boost/asio/ssl.hpp>
+
+namespace {
+
+std::shared_ptr<asio::ssl::context> server_tls(const lifeline::test::test_certs& c, bool require_client) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->use_certificate_chain_file(c.server_cert.string());
+  ctx->use_private_key_file(c.server_key.string(), asio::ssl::context::pem);
+  if (require_client) {
+    ctx->load_verify_file(c.ca.string());
+    ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  }
+  return ctx;
+}
+
+std::shared_ptr<asio::ssl::context> client_tls(const std::filesystem::path& ca,
+                                               const lifeline::test::test_certs* cert) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  ctx->load_verify_file(ca.string());
+  ctx->set_verify_mode(asio::ssl::verify_peer);
+  if (cert) {
+    ctx->use_certificate_chain_file(cert->client_cert.string());
+    ctx->use_private_key_file(cert->client_key.string(), asio::ssl::context::pem);
+  }
+  return ctx;
+}
+
+TEST(session_tls, carries_the_stream_and_resumes_over_tls_with_client_certificates) {
+  lifeline::test::test_certs certs;
+  ASSERT_TRUE(certs.make()) << "the openssl command could not make test certificates";
+  asio::io_context io;
+  auto server_opts = quick_server();
+  server_opts.session.tls = server_tls(certs, true);
+  session_acceptor acceptor(io.get_executor(), loopback, server_opts);
+  auto client_opts = quick_options();
+  client_opts.tls = client_tls(certs.ca, &certs);
+  client_opts.tls_server_name = "localhost";
+  session client(io.get_executor(), client_opts);
+  lifeline::test::run_bounded(io, [&]() -> awaitable<void> {
+    co_await client.async_connect(acceptor.local_endpoint(), use_awaitable);
+    auto server = co_await acceptor.async_accept(use_awaitable);
+    co_await send_stream(client, 3u << 20, 11, 1);
+    client.drop_connection();
+    co_await send_stream(server, 1u << 20, 12, 2);
+    EXPECT_EQ(co_await receive_stream(server, 3u << 20, 11), 3u << 20);
+    EXPECT_EQ(co_await receive_stream(client, 1u << 20, 12), 1u << 20);
+    EXPECT_EQ(client.stats().resumes, 1u);
+  });
+}
+
+TEST(session_tls, refuses_an_untrusted_server_and_a_client_without_a_certificate) {
+  lifeline::test::test_certs certs;
+  ASSERT_TRUE(certs.make()) << "the openssl command could not make test certificates";
+  asio::io_context io;
+  auto server_opts = quick_server();
+  server_opts.session.tls = server_tls(certs, true);
+  session_acceptor acceptor(io.get_executor(), loopback, server_opts);
+  lifeline::test::run_bounded(io, [&]() -> awaitable<void> {
+    auto untrusting = quick_options();
+    untrusting.tls = client_tls(certs.other_ca, &certs);
+    session a(io.get_executor(), untrusting);
+    auto [ec] = co_await a.async_connect(acceptor.local_endpoint(), asio::as_tuple(use_awaitable));
+    EXPECT_TRUE(ec) << "a server whose certificate the client does not trust must be refused";
+
+    auto anonymous = quick_options();
+    anonymous.tls = client_tls(certs.ca, nullptr);
+    session b(io.get_executor(), anonymous);
+    auto [ec2] = co_await b.async_connect(acceptor.local_endpoint(), asio::as_tuple(use_awaitable));
+    EXPECT_TRUE(ec2) << "a client without a certificate must be refused";
+
+    auto wrong_name = quick_options();
+    wrong_name.tls = client_tls(certs.ca, &certs);
+    wrong_name.tls_server_name = "not-localhost.example";
+    session c(io.get_executor(), wrong_name);
+    auto [ec3] = co_await c.async_connect(acceptor.local_endpoint(), asio::as_tuple(use_awaitable));
+    EXPECT_TRUE(ec3) << "a certificate for another name must be refused";
+    EXPECT_EQ(acceptor.session_count(), 0u);
+  });
+}
+
+}  // namespace

@@ -18,6 +18,10 @@
 #include <string>
 #include <vector>
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace lifeline {
 
 namespace detail {
@@ -68,6 +72,13 @@ struct session_options {
   retry_policy retry;
   /// A pre-shared key (R7). Empty: none.
   std::string psk;
+  /// TLS as the transport where set: a client context (with the CA to trust and verify_peer) on the
+  /// client, a server context (certificate, key, and a CA with verify_fail_if_no_peer_cert to require
+  /// client certificates) on the server. Null: plain TCP.
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  /// Client with TLS: the name to send as SNI and to verify the server's certificate against; empty
+  /// verifies the chain only.
+  std::string tls_server_name;
   /// Seeds the jitter of reconnects; 0 draws a seed from the system.
   std::uint64_t seed = 0;
   /// Called for every session_event.

@@ -72,10 +72,10 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
     }
   }
 
-  void report(const tcp::socket& s, std::error_code ec, const std::string& text) {
+  void report(transport& s, std::error_code ec, const std::string& text) {
     if (!options_.on_error) return;
     boost::system::error_code ignored;
-    options_.on_error(s.remote_endpoint(ignored), ec, text);
+    options_.on_error(s.socket().remote_endpoint(ignored), ec, text);
   }
 
   asio::awaitable<void> accept_loop() {
@@ -90,20 +90,26 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
         co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
       }
-      asio::co_spawn(strand_, handshake(self, std::make_shared<tcp::socket>(std::move(socket))),
+      asio::co_spawn(strand_,
+                     handshake(self, std::make_shared<transport>(std::move(socket), options_.session.tls)),
                      asio::detached);
     }
   }
 
-  asio::awaitable<void> turn_away(tcp::socket& s, errc code, std::string text) {
+  asio::awaitable<void> turn_away(transport& s, errc code, std::string text) {
     report(s, make_error_code(code), text);
     co_await refuse(s, code, text);
   }
 
-  asio::awaitable<void> handshake(std::shared_ptr<acceptor_impl> self, std::shared_ptr<tcp::socket> s) {
+  asio::awaitable<void> handshake(std::shared_ptr<acceptor_impl> self, std::shared_ptr<transport> s) {
     const auto timeout = options_.session.handshake_timeout;
     boost::system::error_code ignored;
-    s->set_option(tcp::no_delay(true), ignored);
+    s->socket().set_option(tcp::no_delay(true), ignored);
+    if (auto ec = co_await tls_handshake(*s, false, timeout)) {
+      report(*s, ec, "TLS handshake failed: " + ec.message());
+      s->close();
+      co_return;
+    }
     wire::server_hello hello;  // R5
     random_bytes(hello.server_nonce);
     hello.psk_required = !options_.session.psk.empty();

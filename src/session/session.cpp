@@ -69,7 +69,7 @@ std::error_code error_from_frame(const wire::frame& f) {
 
 }  // namespace
 
-asio::awaitable<std::error_code> read_frame(tcp::socket& s, std::vector<std::uint8_t>& buffer,
+asio::awaitable<std::error_code> read_frame(transport& s, std::vector<std::uint8_t>& buffer,
                                             std::chrono::milliseconds timeout, wire::frame& out) {
   asio::steady_timer timer(s.get_executor(), timeout);
   auto body = [&]() -> asio::awaitable<std::error_code> {
@@ -97,7 +97,7 @@ asio::awaitable<std::error_code> read_frame(tcp::socket& s, std::vector<std::uin
   co_return std::get<0>(result);
 }
 
-asio::awaitable<std::error_code> write_frame(tcp::socket& s, wire::frame_type type, std::uint64_t value,
+asio::awaitable<std::error_code> write_frame(transport& s, wire::frame_type type, std::uint64_t value,
                                              wire::bytes payload, std::chrono::milliseconds timeout) {
   asio::steady_timer timer(s.get_executor(), timeout);
   const auto header = wire::encode_header(type, value, payload);
@@ -109,13 +109,23 @@ asio::awaitable<std::error_code> write_frame(tcp::socket& s, wire::frame_type ty
   co_return std::error_code(std::get<0>(std::get<0>(result)));
 }
 
-asio::awaitable<void> refuse(tcp::socket& s, errc code, std::string_view text) {
+asio::awaitable<std::error_code> tls_handshake(transport& s, bool client, std::chrono::milliseconds timeout) {
+  auto* tls = s.tls();
+  if (!tls) co_return std::error_code();
+  asio::steady_timer timer(s.get_executor(), timeout);
+  const auto type = client ? asio::ssl::stream_base::client : asio::ssl::stream_base::server;
+  auto result = co_await (tls->async_handshake(type, asio::as_tuple(use_awaitable)) ||
+                          timer.async_wait(asio::as_tuple(use_awaitable)));
+  if (result.index() == 1) co_return make_error_code(errc::handshake_timeout);
+  co_return std::error_code(std::get<0>(std::get<0>(result)));
+}
+
+asio::awaitable<void> refuse(transport& s, errc code, std::string_view text) {
   text = text.substr(0, wire::max_error_text);
   co_await write_frame(s, wire::frame_type::error, static_cast<std::uint64_t>(code), as_bytes(text),
                        milliseconds(1000));
-  boost::system::error_code ignored;
-  s.shutdown(tcp::socket::shutdown_both, ignored);
-  s.close(ignored);
+  s.shutdown_send();
+  s.close();
 }
 
 session_impl::session_impl(strand_type strand, session_options options, role r)
@@ -144,17 +154,23 @@ void session_impl::start_connect(session::wait_handler handler) {
       rethrow);
 }
 
-asio::awaitable<std::error_code> session_impl::handshake(tcp::socket& s, bool resume,
+asio::awaitable<std::error_code> session_impl::handshake(transport& s, bool resume,
                                                          std::uint64_t& peer_received) {
   const auto timeout = options_.handshake_timeout;
   {
     asio::steady_timer timer(strand_, timeout);
-    auto connected = co_await (s.async_connect(server_, asio::as_tuple(use_awaitable)) ||
+    auto connected = co_await (s.socket().async_connect(server_, asio::as_tuple(use_awaitable)) ||
                                timer.async_wait(asio::as_tuple(use_awaitable)));
     if (connected.index() == 1) co_return make_error_code(errc::handshake_timeout);
     if (auto [ec] = std::get<0>(connected); ec) co_return ec;
   }
-  s.set_option(tcp::no_delay(true));
+  boost::system::error_code ignored;
+  s.socket().set_option(tcp::no_delay(true), ignored);
+  if (auto* tls = s.tls(); tls && !options_.tls_server_name.empty()) {
+    SSL_set_tlsext_host_name(tls->native_handle(), options_.tls_server_name.c_str());
+    tls->set_verify_callback(asio::ssl::host_name_verification(options_.tls_server_name));
+  }
+  if (auto ec = co_await tls_handshake(s, true, timeout)) co_return ec;
 
   std::vector<std::uint8_t> buffer;
   wire::frame f;
@@ -212,7 +228,7 @@ asio::awaitable<std::error_code> session_impl::handshake(tcp::socket& s, bool re
 asio::awaitable<void> session_impl::run_client(session::wait_handler connected) {
   auto self = shared_from_this();
   std::uint64_t peer_received = 0;
-  auto s = std::make_shared<tcp::socket>(strand_);
+  auto s = std::make_shared<transport>(strand_, options_.tls);
   if (auto ec = co_await handshake(*s, false, peer_received)) {
     failed_ = ec;
     finished_ = true;
@@ -249,7 +265,7 @@ asio::awaitable<void> session_impl::run_client(session::wait_handler connected) 
       backoff.expires_after(delay);
       co_await backoff.async_wait(asio::as_tuple(use_awaitable));
       if (failed_) co_return;
-      s = std::make_shared<tcp::socket>(strand_);
+      s = std::make_shared<transport>(strand_, options_.tls);
       auto ec = co_await handshake(*s, true, peer_received);
       if (failed_) co_return;
       if (!ec) break;
@@ -268,27 +284,25 @@ asio::awaitable<void> session_impl::run_client(session::wait_handler connected) 
   }
 }
 
-void session_impl::start_server(std::shared_ptr<tcp::socket> s) {
+void session_impl::start_server(std::shared_ptr<transport> s) {
   asio::co_spawn(
       strand_, [self = shared_from_this(), s]() mutable { return self->run_server(std::move(s)); }, rethrow);
 }
 
-void session_impl::resume_with(std::shared_ptr<tcp::socket> s, std::uint64_t peer_received) {
+void session_impl::resume_with(std::shared_ptr<transport> s, std::uint64_t peer_received) {
   if (pending_conn_) {
-    boost::system::error_code ignored;
-    pending_conn_->close(ignored);
+    pending_conn_->close();
   }
   pending_conn_ = std::move(s);
   pending_peer_received_ = peer_received;
   if (conn_) {  // R10: the resumed connection replaces the old one.
     drop_reason_ = make_error_code(errc::connection_reset);
-    boost::system::error_code ignored;
-    conn_->close(ignored);
+    conn_->close();
   }
   attach_wake_.cancel();
 }
 
-asio::awaitable<void> session_impl::run_server(std::shared_ptr<tcp::socket> s) {
+asio::awaitable<void> session_impl::run_server(std::shared_ptr<transport> s) {
   auto self = shared_from_this();
   std::uint64_t peer_received = 0;
   emit({.what = session_event::kind::established,
@@ -342,7 +356,7 @@ std::error_code session_impl::attach(std::uint64_t peer_received) {
   return {};
 }
 
-asio::awaitable<std::error_code> session_impl::run_connection(std::shared_ptr<tcp::socket> s,
+asio::awaitable<std::error_code> session_impl::run_connection(std::shared_ptr<transport> s,
                                                               std::uint64_t peer_received) {
   if (auto ec = attach(peer_received)) {
     co_await refuse(*s, errc::offset_out_of_range, "resume offset outside the replay buffer");
@@ -359,14 +373,13 @@ asio::awaitable<std::error_code> session_impl::run_connection(std::shared_ptr<tc
   }
   auto result = co_await (read_loop(s) || write_loop(s) || tick_loop());
   conn_.reset();
-  boost::system::error_code ignored;
-  s->close(ignored);
+  s->close();
   std::error_code cause = std::visit([](auto& ec) { return ec; }, result);
   if (drop_reason_) cause = std::exchange(drop_reason_, {});
   co_return cause;
 }
 
-asio::awaitable<std::error_code> session_impl::read_loop(std::shared_ptr<tcp::socket> s) {
+asio::awaitable<std::error_code> session_impl::read_loop(std::shared_ptr<transport> s) {
   std::vector<std::uint8_t> buffer(wire::header_size + wire::max_payload);
   std::size_t have = 0;
   while (true) {
@@ -461,7 +474,7 @@ void session_impl::acknowledge(std::uint64_t value) {
   fill();
 }
 
-asio::awaitable<std::error_code> session_impl::write_loop(std::shared_ptr<tcp::socket> s) {
+asio::awaitable<std::error_code> session_impl::write_loop(std::shared_ptr<transport> s) {
   std::array<wire::header_bytes, 16> headers;
   std::vector<asio::const_buffer> buffers;
   bool shut = false;
@@ -501,8 +514,7 @@ asio::awaitable<std::error_code> session_impl::write_loop(std::shared_ptr<tcp::s
     }
     if (buffers.empty()) {
       if (done() && !shut) {  // everything sent and acknowledged both ways: end the TCP stream cleanly
-        boost::system::error_code ignored;
-        s->shutdown(tcp::socket::shutdown_send, ignored);
+        s->shutdown_send();
         shut = true;
       }
       co_await writer_wake_.async_wait(asio::as_tuple(use_awaitable));
@@ -619,8 +631,7 @@ void session_impl::start_shutdown(session::wait_handler handler) {
 void session_impl::drop_connection() {
   if (!conn_) return;
   drop_reason_ = make_error_code(errc::network_reset);
-  boost::system::error_code ignored;
-  conn_->close(ignored);
+  conn_->close();
 }
 
 void session_impl::close() {
@@ -647,9 +658,8 @@ void session_impl::fail(std::error_code ec) {
   if (shutdown_handler_)
     complete(strand_, std::move(*std::exchange(shutdown_handler_, std::nullopt)),
              boost::system::error_code(ec));
-  boost::system::error_code ignored;
-  if (conn_) conn_->close(ignored);
-  if (pending_conn_) pending_conn_->close(ignored);
+  if (conn_) conn_->close();
+  if (pending_conn_) pending_conn_->close();
   writer_wake_.cancel();
   reader_wake_.cancel();
   attach_wake_.cancel();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "byte_ring.hpp"
+#include "transport.hpp"
 
 #include <lifeline/session.hpp>
 #include <lifeline/wire.hpp>
@@ -25,13 +26,15 @@ using strand_type = asio::strand<asio::any_io_executor>;
 enum class role { client, server };
 
 /// Reads one whole frame into `buffer` within `timeout`; used by the handshakes.
-asio::awaitable<std::error_code> read_frame(tcp::socket& s, std::vector<std::uint8_t>& buffer,
+asio::awaitable<std::error_code> read_frame(transport& s, std::vector<std::uint8_t>& buffer,
                                             std::chrono::milliseconds timeout, wire::frame& out);
 /// Writes one frame within `timeout`.
-asio::awaitable<std::error_code> write_frame(tcp::socket& s, wire::frame_type type, std::uint64_t value,
+asio::awaitable<std::error_code> write_frame(transport& s, wire::frame_type type, std::uint64_t value,
                                              wire::bytes payload, std::chrono::milliseconds timeout);
+/// Runs a TLS handshake within `timeout` when the transport is TLS; nothing otherwise.
+asio::awaitable<std::error_code> tls_handshake(transport& s, bool client, std::chrono::milliseconds timeout);
 /// Writes an ERROR frame (R18) and closes, ignoring failures: the peer is being turned away.
-asio::awaitable<void> refuse(tcp::socket& s, errc code, std::string_view text);
+asio::awaitable<void> refuse(transport& s, errc code, std::string_view text);
 
 class session_impl : public std::enable_shared_from_this<session_impl> {
  public:
@@ -56,9 +59,9 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   void drop_connection();
 
   /// Server: a new session's first connection, after WELCOME was sent.
-  void start_server(std::shared_ptr<tcp::socket> s);
+  void start_server(std::shared_ptr<transport> s);
   /// Server: a verified resume; the session answers RESUMED itself once the old connection is stopped.
-  void resume_with(std::shared_ptr<tcp::socket> s, std::uint64_t peer_received);
+  void resume_with(std::shared_ptr<transport> s, std::uint64_t peer_received);
   /// Server: called when the session ends for good, to drop it from the acceptor's table.
   std::function<void()> on_finished;
 
@@ -69,12 +72,11 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
 
  private:
   asio::awaitable<void> run_client(session::wait_handler connected);
-  asio::awaitable<void> run_server(std::shared_ptr<tcp::socket> first);
-  asio::awaitable<std::error_code> handshake(tcp::socket& s, bool resume, std::uint64_t& peer_received);
-  asio::awaitable<std::error_code> run_connection(std::shared_ptr<tcp::socket> s,
-                                                  std::uint64_t peer_received);
-  asio::awaitable<std::error_code> read_loop(std::shared_ptr<tcp::socket> s);
-  asio::awaitable<std::error_code> write_loop(std::shared_ptr<tcp::socket> s);
+  asio::awaitable<void> run_server(std::shared_ptr<transport> first);
+  asio::awaitable<std::error_code> handshake(transport& s, bool resume, std::uint64_t& peer_received);
+  asio::awaitable<std::error_code> run_connection(std::shared_ptr<transport> s, std::uint64_t peer_received);
+  asio::awaitable<std::error_code> read_loop(std::shared_ptr<transport> s);
+  asio::awaitable<std::error_code> write_loop(std::shared_ptr<transport> s);
   asio::awaitable<std::error_code> tick_loop();
 
   std::error_code attach(std::uint64_t peer_received);
@@ -105,8 +107,8 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   bool peer_closed_ = false;
 
   // The current connection.
-  std::shared_ptr<tcp::socket> conn_;
-  std::shared_ptr<tcp::socket> pending_conn_;  // server: a resumed connection waiting to take over
+  std::shared_ptr<transport> conn_;
+  std::shared_ptr<transport> pending_conn_;  // server: a resumed connection waiting to take over
   std::uint64_t pending_peer_received_ = 0;
   clock::time_point last_inbound_{};
   clock::time_point last_outbound_{};

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
 
 #include <chrono>
 #include <fstream>
@@ -25,6 +26,7 @@ struct tunnel_args {
   std::string listen;
   std::string target;  // server: --to; client: --server
   std::string psk_file;
+  std::string tls_cert, tls_key, tls_ca, tls_name;
   bool insecure = false;
   std::size_t max_connections = 1024;
   std::size_t replay_kib = 8192;
@@ -102,6 +104,39 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
   } else if (const char* env = std::getenv("LIFELINE_PSK"); env && *env) {
     options.session.psk = env;
   }
+  if (!a.tls_cert.empty() || !a.tls_ca.empty()) {
+    if (server_side && (a.tls_cert.empty() || a.tls_key.empty())) {
+      fmt::print(stderr, "{}: TLS needs both --tls-cert and --tls-key on the server\n", who);
+      return exit_usage;
+    }
+    if (a.tls_cert.empty() != a.tls_key.empty()) {
+      fmt::print(stderr, "{}: --tls-cert and --tls-key go together\n", who);
+      return exit_usage;
+    }
+    try {
+      namespace ssl = asio::ssl;
+      auto ctx =
+          std::make_shared<ssl::context>(server_side ? ssl::context::tls_server : ssl::context::tls_client);
+      ctx->set_options(ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+      if (!a.tls_cert.empty()) {
+        ctx->use_certificate_chain_file(a.tls_cert);
+        ctx->use_private_key_file(a.tls_key, ssl::context::pem);
+      }
+      if (!a.tls_ca.empty()) {
+        ctx->load_verify_file(a.tls_ca);
+        ctx->set_verify_mode(server_side ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert
+                                         : ssl::verify_peer);
+      } else if (!server_side) {
+        ctx->set_default_verify_paths();
+        ctx->set_verify_mode(ssl::verify_peer);
+      }
+      options.session.tls = ctx;
+      options.session.tls_server_name = a.tls_name;
+    } catch (const boost::system::system_error& e) {
+      fmt::print(stderr, "{}: cannot load the TLS files: {}\n", who, e.code().message());
+      return exit_usage;
+    }
+  }
   std::string why;
   if (options.session.validate(&why)) {
     fmt::print(stderr, "{}: {}\n", who, why);
@@ -117,18 +152,18 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
     return exit_usage;
   }
   const tcp::endpoint listen_ep = *listen_results.begin();
-  const bool authenticated = !options.session.psk.empty();
+  const bool authenticated = !options.session.psk.empty() || options.session.tls;
   if (!authenticated && !listen_ep.address().is_loopback()) {
     if (!a.insecure) {
       fmt::print(stderr,
-                 "{}: refusing to listen on {} without authentication; give --psk-file (or LIFELINE_PSK), or "
-                 "--insecure to accept anyone who can reach it\n",
+                 "{}: refusing to listen on {} without authentication; give --psk-file (or LIFELINE_PSK) or "
+                 "TLS files, or --insecure to accept anyone who can reach it\n",
                  who, show(listen_ep));
       return exit_usage;
     }
     say(fmt::format("warning: listening on {} with no authentication (--insecure)", show(listen_ep)));
   } else if (!authenticated) {
-    say("note: no pre-shared key; listening on loopback only");
+    say("note: no pre-shared key and no TLS; listening on loopback only");
   }
 
   try {
@@ -168,6 +203,12 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
 void add_common(CLI::App* sub, tunnel_args& a) {
   sub->add_option("--psk-file", a.psk_file,
                   "File holding the pre-shared key (at least 16 bytes; or env LIFELINE_PSK)");
+  sub->add_option("--tls-cert", a.tls_cert, "TLS certificate chain (PEM); the server's, or the client's own")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--tls-key", a.tls_key, "TLS private key (PEM) for --tls-cert")->check(CLI::ExistingFile);
+  sub->add_option("--tls-ca", a.tls_ca,
+                  "CA to trust: the server's on the client; clients' (required) on the server")
+      ->check(CLI::ExistingFile);
   sub->add_flag("--insecure", a.insecure, "Allow listening beyond loopback without authentication");
   sub->add_option("--max-connections", a.max_connections, "Connections open at once")
       ->check(CLI::Range(1, 1000000));
@@ -203,6 +244,8 @@ command add_tunnel(CLI::App& app) {
   client->add_option("--listen", client_args->listen, "Local address programs connect to, HOST:PORT")
       ->required();
   client->add_option("--server", client_args->target, "The tunnel server, HOST:PORT")->required();
+  client->add_option("--tls-name", client_args->tls_name,
+                     "Name to verify the server's certificate against (and SNI)");
   add_common(client, *client_args);
   return {tunnel, [=] {
             return server->parsed() ? run_tunnel(*server_args, true) : run_tunnel(*client_args, false);
