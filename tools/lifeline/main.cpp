@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   const command commands[] = {
       add_explain(app),
       add_tunnel(app),
+      add_chaos(app),
   };
 
   try {
