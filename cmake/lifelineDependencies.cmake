@@ -4,6 +4,9 @@ find_package(Threads REQUIRED)
 find_package(Boost 1.81 REQUIRED)
 find_package(fmt 9 REQUIRED)
 find_package(CLI11 REQUIRED)
+# The session layer (and so the tunnel) needs OpenSSL 3; without it the rest still builds.
+find_package(OpenSSL 3)
+set(LIFELINE_WITH_SESSION ${OpenSSL_FOUND})
 
 # xxHash is used header-only (XXH_INLINE_ALL), so only its header is needed.
 find_path(LIFELINE_XXHASH_INCLUDE_DIR xxhash.h REQUIRED)

@@ -6,10 +6,10 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git clang clang-format
+  build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev clang-format
   libboost1.81-dev libboost-json1.81-dev libssl-dev libcli11-dev libfmt-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  iproute2 iptables procps socat openssh-client openssh-server redis-server redis-tools
+  openssl iproute2 iptables procps socat openssh-client openssh-server redis-server redis-tools
 )
 if [[ "${1:-}" == "--windows" ]]; then
   packages+=(g++-mingw-w64-x86-64-posix wine wine64 googletest)

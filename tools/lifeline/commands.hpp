@@ -22,6 +22,7 @@ struct command {
 
 command add_explain(CLI::App& app);
 command add_doctor(CLI::App& app);
+command add_tunnel(CLI::App& app);
 command add_chaos(CLI::App& app);
 
 }  // namespace lifeline::cli

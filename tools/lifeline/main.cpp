@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
   const command commands[] = {
       add_explain(app),
       add_doctor(app),
+#ifdef LIFELINE_WITH_SESSION
+      add_tunnel(app),
+#endif
       add_chaos(app),
   };
 

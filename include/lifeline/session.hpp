@@ -1,0 +1,228 @@
+// The resumable session: an exactly-once, in-order byte stream in each direction that survives any
+// number of broken TCP connections (docs/protocol.md). A session models Asio's AsyncReadStream and
+// AsyncWriteStream, so asio::async_read, asio::async_write and coroutines use it as a tcp::socket.
+#pragma once
+
+#include <lifeline/error.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace lifeline {
+
+namespace detail {
+class session_impl;
+class acceptor_impl;
+}  // namespace detail
+
+/// Reconnection policy (docs/protocol.md R19): exponential backoff with full jitter, a cap, and an
+/// overall deadline counted from the failure.
+struct retry_policy {
+  std::chrono::milliseconds base{100};
+  std::chrono::milliseconds cap{5000};
+  std::chrono::milliseconds deadline{60000};
+
+  /// The wait before attempt `attempt` (0-based), given a uniformly random 64-bit value.
+  std::chrono::milliseconds delay(unsigned attempt, std::uint64_t random) const noexcept;
+};
+
+/// Something a session reports for logging. Called on the session's executor.
+struct session_event {
+  enum class kind {
+    established,  ///< a new session was set up
+    reset,        ///< the connection broke; `cause` says why. The session will resume.
+    resumed,      ///< the stream resumed `elapsed` after the reset, resending `bytes_resent`
+    failed,       ///< the session cannot continue; `cause` says why
+    closed,       ///< both directions ended cleanly
+  };
+  kind what{};
+  std::error_code cause;
+  std::chrono::milliseconds elapsed{0};
+  std::uint64_t bytes_resent = 0;
+  unsigned attempts = 0;
+};
+
+std::string to_string(const session_event& e);
+
+struct session_options {
+  /// Unacknowledged bytes kept for retransmission; a full buffer makes writes wait (R14).
+  std::size_t replay_capacity = 8u << 20;
+  /// Received bytes not yet read by the application; at least 1 MiB (R15).
+  std::size_t receive_capacity = 8u << 20;
+  /// R16: a PING after this much silence on the sending side.
+  std::chrono::milliseconds heartbeat_interval{1000};
+  /// R16: no inbound frame for this long means the connection is dead.
+  std::chrono::milliseconds heartbeat_timeout{5000};
+  /// R5: each handshake step, and the TCP connect, must finish within this.
+  std::chrono::milliseconds handshake_timeout{5000};
+  retry_policy retry;
+  /// A pre-shared key (R7). Empty: none.
+  std::string psk;
+  /// TLS as the transport where set: a client context (with the CA to trust and verify_peer) on the
+  /// client, a server context (certificate, key, and a CA with verify_fail_if_no_peer_cert to require
+  /// client certificates) on the server. Null: plain TCP.
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  /// Client with TLS: the name to send as SNI and to verify the server's certificate against; empty
+  /// verifies the chain only.
+  std::string tls_server_name;
+  /// Seeds the jitter of reconnects; 0 draws a seed from the system.
+  std::uint64_t seed = 0;
+  /// Called for every session_event.
+  std::function<void(const session_event&)> on_event;
+
+  /// An error for options out of range (errc::invalid_argument), with a message in `why`.
+  std::error_code validate(std::string* why = nullptr) const;
+};
+
+/// Counters a session keeps; read them on the session's executor.
+struct session_stats {
+  std::uint64_t bytes_written = 0;    ///< accepted from the application
+  std::uint64_t bytes_read = 0;       ///< delivered to the application
+  std::uint64_t bytes_resent = 0;     ///< retransmitted after resumes
+  std::uint64_t resets = 0;           ///< connections lost
+  std::uint64_t resumes = 0;          ///< successful resumes
+  std::uint64_t frames_rejected = 0;  ///< frames that failed their checksum or the format
+};
+
+/// One end of a session. At most one read and one write may be in flight at a time, as with a socket.
+/// Resets are invisible to reads and writes: they wait while the session resumes, and fail only when it
+/// cannot (deadline passed, the server lost the session, a rejected proof).
+/// Destroying the session aborts it.
+class session {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+  using read_handler = boost::asio::any_completion_handler<void(boost::system::error_code, std::size_t)>;
+  using wait_handler = boost::asio::any_completion_handler<void(boost::system::error_code)>;
+
+  /// A client-side session; call async_connect.
+  session(executor_type ex, session_options options = {});
+  session(session&&) noexcept;
+  session& operator=(session&&) noexcept;
+  ~session();
+
+  executor_type get_executor() const noexcept;
+
+  /// Connects to a lifeline server and establishes a new session. Signature: void(error_code).
+  template <typename Token>
+  auto async_connect(boost::asio::ip::tcp::endpoint server, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this](auto handler, boost::asio::ip::tcp::endpoint ep) { start_connect(ep, std::move(handler)); },
+        token, server);
+  }
+
+  /// Reads some bytes. Signature: void(error_code, std::size_t). Completes with asio::error::eof after
+  /// the peer's stream ended and everything before it was read.
+  template <typename MutableBufferSequence, typename Token>
+  auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, const MutableBufferSequence& b) {
+          start_read(to_vector<boost::asio::mutable_buffer>(b), std::move(handler));
+        },
+        token, buffers);
+  }
+
+  /// Writes some bytes into the replay buffer; waits while it is full. Signature:
+  /// void(error_code, std::size_t).
+  template <typename ConstBufferSequence, typename Token>
+  auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, const ConstBufferSequence& b) {
+          start_write(to_vector<boost::asio::const_buffer>(b), std::move(handler));
+        },
+        token, buffers);
+  }
+
+  /// Ends this side's stream (a half-close) and completes once the peer has acknowledged everything
+  /// written before it. Signature: void(error_code).
+  template <typename Token>
+  auto async_shutdown(Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this](auto handler) { start_shutdown(std::move(handler)); }, token);
+  }
+
+  /// Aborts the session: pending operations complete with operation_aborted.
+  void close();
+
+  session_stats stats() const;
+  /// The session id in hex, for logs; empty before the session is established.
+  std::string id() const;
+  /// Breaks the current connection as a network failure would (for tests and fault drills): the
+  /// session resumes as after any other reset.
+  void drop_connection();
+
+ private:
+  friend class detail::acceptor_impl;
+  explicit session(std::shared_ptr<detail::session_impl> impl) noexcept;
+  static session from_impl(std::shared_ptr<detail::session_impl> impl);
+
+  template <typename Buffer, typename Sequence>
+  static std::vector<Buffer> to_vector(const Sequence& s) {
+    return {boost::asio::buffer_sequence_begin(s), boost::asio::buffer_sequence_end(s)};
+  }
+  void start_connect(boost::asio::ip::tcp::endpoint ep, wait_handler handler);
+  void start_read(std::vector<boost::asio::mutable_buffer> buffers, read_handler handler);
+  void start_write(std::vector<boost::asio::const_buffer> buffers, read_handler handler);
+  void start_shutdown(wait_handler handler);
+
+  std::shared_ptr<detail::session_impl> impl_;
+};
+
+struct server_options {
+  session_options session;
+  /// Sessions held at once, attached or lingering (R-limits). More are refused with
+  /// session_limit_reached.
+  std::size_t max_sessions = 1024;
+  /// Replay and receive memory, summed over all sessions' caps; more are refused with
+  /// memory_limit_reached.
+  std::size_t max_memory = std::size_t{4} << 30;
+  /// R20: how long a detached session waits for its client to resume.
+  std::chrono::milliseconds linger{120000};
+  /// Called for refused handshakes and other per-peer errors, for logging.
+  std::function<void(const boost::asio::ip::tcp::endpoint&, std::error_code, const std::string&)> on_error;
+};
+
+/// The server side: accepts TCP connections, creates new sessions and routes each resume to the session
+/// it belongs to. Sessions and the acceptor share one executor.
+class session_acceptor {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+  using accept_handler = boost::asio::any_completion_handler<void(boost::system::error_code, session)>;
+
+  session_acceptor(executor_type ex, const boost::asio::ip::tcp::endpoint& listen,
+                   server_options options = {});
+  ~session_acceptor();
+
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  executor_type get_executor() const noexcept;
+
+  /// Waits for the next new session. Signature: void(error_code, session).
+  template <typename Token>
+  auto async_accept(Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, session)>(
+        [this](auto handler) { start_accept(std::move(handler)); }, token);
+  }
+
+  /// Number of sessions held (attached or lingering).
+  std::size_t session_count() const;
+  void close();
+
+ private:
+  void start_accept(accept_handler handler);
+  std::shared_ptr<detail::acceptor_impl> impl_;
+};
+
+}  // namespace lifeline

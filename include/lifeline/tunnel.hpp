@@ -1,0 +1,72 @@
+// The tunnel: every TCP connection accepted by the client side becomes one session to the server side,
+// which connects it to the target. A link failure between the two shows the programs at either end
+// nothing but a pause; half-closes, closes and resets of the programs themselves are carried end to end.
+#pragma once
+
+#include <lifeline/session.hpp>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace lifeline {
+
+namespace detail {
+class tunnel_client_impl;
+class tunnel_server_impl;
+}  // namespace detail
+
+/// What a tunnel end counts; read on its executor.
+struct tunnel_stats {
+  std::uint64_t connections = 0;      ///< accepted in all
+  std::uint64_t active = 0;           ///< open now
+  std::uint64_t refused = 0;          ///< turned away (limits, target refused)
+  std::uint64_t bytes_forwarded = 0;  ///< both directions
+  std::uint64_t resets = 0;           ///< link resets hidden from the programs
+  std::uint64_t resumes = 0;
+  std::uint64_t bytes_resent = 0;
+};
+
+struct tunnel_options {
+  session_options session;
+  /// Connections (sessions) open at once; more are refused.
+  std::size_t max_connections = 1024;
+  /// One line per event an operator should see (reset, resumed, refused, ...).
+  std::function<void(const std::string&)> log;
+};
+
+/// The client end: listens locally and opens one session to the server per accepted connection.
+class tunnel_client {
+ public:
+  tunnel_client(boost::asio::any_io_executor ex, const boost::asio::ip::tcp::endpoint& listen,
+                const boost::asio::ip::tcp::endpoint& server, tunnel_options options = {});
+  ~tunnel_client();
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  tunnel_stats stats() const;
+  /// Stops accepting and aborts every connection.
+  void close();
+
+ private:
+  std::shared_ptr<detail::tunnel_client_impl> impl_;
+};
+
+/// The server end: accepts sessions and connects each to the target.
+class tunnel_server {
+ public:
+  tunnel_server(boost::asio::any_io_executor ex, const boost::asio::ip::tcp::endpoint& listen,
+                std::string target_host, std::string target_port, tunnel_options options = {},
+                std::size_t max_memory = std::size_t{4} << 30);
+  ~tunnel_server();
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+  tunnel_stats stats() const;
+  void close();
+
+ private:
+  std::shared_ptr<detail::tunnel_server_impl> impl_;
+};
+
+}  // namespace lifeline

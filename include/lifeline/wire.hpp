@@ -1,0 +1,104 @@
+// The session protocol's frames (docs/protocol.md): encoding and decoding as pure functions over bytes,
+// with no I/O, so that they can be tested alone and fuzzed.
+#pragma once
+
+#include <lifeline/error.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace lifeline::wire {
+
+/// The protocol version this build speaks (docs/protocol.md R6).
+inline constexpr std::uint16_t version = 1;
+inline constexpr std::size_t header_size = 24;
+/// R2: the largest payload a receiver accepts.
+inline constexpr std::uint32_t max_payload = 1u << 20;
+inline constexpr std::size_t max_error_text = 1024;
+inline constexpr std::array<std::uint8_t, 8> magic = {'L', 'I', 'F', 'E', 'L', 'I', 'N', 'E'};
+
+enum class frame_type : std::uint8_t {
+  server_hello = 1,
+  client_hello = 2,
+  welcome = 3,
+  resume = 4,
+  resumed = 5,
+  data = 6,
+  ack = 7,
+  ping = 8,
+  pong = 9,
+  close = 10,
+  error = 11,
+};
+
+std::string_view to_string(frame_type t) noexcept;
+
+using bytes = std::span<const std::uint8_t>;
+using header_bytes = std::array<std::uint8_t, header_size>;
+
+/// A decoded frame. `payload` points into the buffer given to decode().
+struct frame {
+  frame_type type{};
+  std::uint64_t value = 0;
+  bytes payload;
+};
+
+/// Builds a frame's header, checksum included, for a payload given in up to two pieces (a ring buffer's
+/// two halves). The payload must not exceed max_payload.
+header_bytes encode_header(frame_type type, std::uint64_t value, bytes payload, bytes payload_tail = {});
+
+/// What decode() found at the front of a buffer.
+struct decode_result {
+  std::error_code error;     ///< set when the bytes are not a valid frame (R1-R3)
+  std::size_t consumed = 0;  ///< bytes of a whole valid frame; 0 while more bytes are needed
+  std::size_t needed = 0;    ///< while incomplete: total bytes needed for the frame seen so far
+  frame value;               ///< valid when consumed > 0
+};
+
+/// Decodes the first frame in `in`. Never reads past `in`, never allocates, and checks the length (R2)
+/// before asking for the payload.
+decode_result decode(bytes in) noexcept;
+
+// Handshake payloads (R4).
+using nonce = std::array<std::uint8_t, 16>;
+using session_id = std::array<std::uint8_t, 16>;
+using digest = std::array<std::uint8_t, 32>;
+
+struct server_hello {
+  std::uint16_t min_version = version;
+  std::uint16_t max_version = version;
+  nonce server_nonce{};
+  bool psk_required = false;
+};
+struct client_hello {
+  std::uint16_t version = wire::version;
+  nonce client_nonce{};
+  digest key_proof{};
+};
+struct welcome {
+  std::uint16_t version = wire::version;
+  session_id id{};
+  digest secret{};
+  digest server_proof{};
+};
+struct resume_request {
+  std::uint16_t version = wire::version;
+  session_id id{};
+  digest proof{};
+};
+
+std::array<std::uint8_t, 29> encode(const server_hello& m);
+std::array<std::uint8_t, 58> encode(const client_hello& m);
+std::array<std::uint8_t, 82> encode(const welcome& m);
+std::array<std::uint8_t, 58> encode(const resume_request& m);
+
+/// Each parser returns malformed_frame for a payload of the wrong length or magic.
+std::error_code parse(bytes payload, server_hello& out) noexcept;
+std::error_code parse(bytes payload, client_hello& out) noexcept;
+std::error_code parse(bytes payload, welcome& out) noexcept;
+std::error_code parse(bytes payload, resume_request& out) noexcept;
+
+}  // namespace lifeline::wire

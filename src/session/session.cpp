@@ -1,0 +1,678 @@
+// The session state machine (docs/protocol.md sections 3-7): handshakes on the client side, offsets and
+// acknowledgements, the replay and receive buffers, heartbeats, and reconnecting.
+#include "session_impl.hpp"
+
+#include "crypto.hpp"
+
+#include <fmt/format.h>
+#include <boost/asio/append.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+namespace lifeline {
+
+namespace detail {
+namespace {
+
+using namespace asio::experimental::awaitable_operators;
+using asio::use_awaitable;
+using std::chrono::milliseconds;
+
+constexpr std::size_t ack_threshold = 256u << 10;  // R13
+constexpr std::size_t max_data_frame = 256u << 10;
+constexpr std::size_t max_batch = 1u << 20;
+constexpr milliseconds tick{20};  // R13's delayed acknowledgement, and heartbeat checks
+
+template <typename Handler, typename... Args>
+void complete(const strand_type& fallback, Handler handler, Args... args) {
+  // Through the handler's associated executor, never inline, as Asio's own operations complete.
+  asio::post(fallback, asio::append(std::move(handler), args...));
+}
+
+void rethrow(std::exception_ptr e) {
+  if (e) std::rethrow_exception(e);
+}
+
+std::array<std::uint8_t, 8> be64(std::uint64_t v) {
+  std::array<std::uint8_t, 8> out{};
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<std::uint8_t>(v >> (56 - 8 * i));
+  return out;
+}
+
+asio::awaitable<bool> cancelled() {
+  auto state = co_await asio::this_coro::cancellation_state;
+  co_return state.cancelled() != asio::cancellation_type::none;
+}
+
+bool fatal_handshake_error(const std::error_code& ec) {
+  return ec == errc::resume_rejected || ec == errc::session_not_found || ec == errc::unsupported_version ||
+         ec == errc::offset_out_of_range || ec == errc::session_closed || ec == errc::session_limit_reached ||
+         ec == errc::memory_limit_reached;
+}
+
+std::error_code error_from_frame(const wire::frame& f) {
+  if (f.value >= 1 && f.value <= static_cast<std::uint64_t>(errc::session_closed)) {
+    return make_error_code(static_cast<errc>(f.value));
+  }
+  return make_error_code(errc::malformed_frame);
+}
+
+}  // namespace
+
+asio::awaitable<std::error_code> read_frame(transport& s, std::vector<std::uint8_t>& buffer,
+                                            std::chrono::milliseconds timeout, wire::frame& out) {
+  asio::steady_timer timer(s.get_executor(), timeout);
+  auto body = [&]() -> asio::awaitable<std::error_code> {
+    buffer.resize(wire::header_size);
+    auto [ec, n] = co_await asio::async_read(s, asio::buffer(buffer), asio::as_tuple(use_awaitable));
+    if (ec) co_return ec;
+    auto r = wire::decode(buffer);
+    if (!r.error && r.consumed == 0) {
+      // Handshake frames are small; anything longer than an ERROR's text is not one (R2, R4).
+      if (r.needed > wire::header_size + wire::max_error_text)
+        co_return make_error_code(errc::frame_too_large);
+      buffer.resize(r.needed);
+      auto [ec2, n2] = co_await asio::async_read(
+          s, asio::buffer(buffer.data() + wire::header_size, r.needed - wire::header_size),
+          asio::as_tuple(use_awaitable));
+      if (ec2) co_return ec2;
+      r = wire::decode(buffer);
+    }
+    if (r.error) co_return r.error;
+    out = r.value;
+    co_return std::error_code();
+  };
+  auto result = co_await (body() || timer.async_wait(asio::as_tuple(use_awaitable)));
+  if (result.index() == 1) co_return make_error_code(errc::handshake_timeout);
+  co_return std::get<0>(result);
+}
+
+asio::awaitable<std::error_code> write_frame(transport& s, wire::frame_type type, std::uint64_t value,
+                                             wire::bytes payload, std::chrono::milliseconds timeout) {
+  asio::steady_timer timer(s.get_executor(), timeout);
+  const auto header = wire::encode_header(type, value, payload);
+  const std::array<asio::const_buffer, 2> buffers = {asio::buffer(header),
+                                                     asio::buffer(payload.data(), payload.size())};
+  auto result = co_await (asio::async_write(s, buffers, asio::as_tuple(use_awaitable)) ||
+                          timer.async_wait(asio::as_tuple(use_awaitable)));
+  if (result.index() == 1) co_return make_error_code(errc::handshake_timeout);
+  co_return std::error_code(std::get<0>(std::get<0>(result)));
+}
+
+asio::awaitable<std::error_code> tls_handshake(transport& s, bool client, std::chrono::milliseconds timeout) {
+  auto* tls = s.tls();
+  if (!tls) co_return std::error_code();
+  asio::steady_timer timer(s.get_executor(), timeout);
+  const auto type = client ? asio::ssl::stream_base::client : asio::ssl::stream_base::server;
+  auto result = co_await (tls->async_handshake(type, asio::as_tuple(use_awaitable)) ||
+                          timer.async_wait(asio::as_tuple(use_awaitable)));
+  if (result.index() == 1) co_return make_error_code(errc::handshake_timeout);
+  co_return std::error_code(std::get<0>(std::get<0>(result)));
+}
+
+asio::awaitable<void> refuse(transport& s, errc code, std::string_view text) {
+  text = text.substr(0, wire::max_error_text);
+  co_await write_frame(s, wire::frame_type::error, static_cast<std::uint64_t>(code), as_bytes(text),
+                       milliseconds(1000));
+  s.shutdown_send();
+  s.close();
+}
+
+session_impl::session_impl(strand_type strand, session_options options, role r)
+    : strand_(strand),
+      options_(std::move(options)),
+      role_(r),
+      out_(options_.replay_capacity),
+      in_(options_.receive_capacity),
+      writer_wake_(strand_, clock::time_point::max()),
+      reader_wake_(strand_, clock::time_point::max()),
+      attach_wake_(strand_, clock::time_point::max()),
+      rng_(options_.seed != 0 ? options_.seed : random_u64()) {}
+
+void session_impl::emit(session_event e) {
+  if (options_.on_event) options_.on_event(e);
+}
+
+void session_impl::start_connect(session::wait_handler handler) {
+  if (auto ec = options_.validate(); ec)
+    return complete(strand_, std::move(handler), boost::system::error_code(ec));
+  asio::co_spawn(
+      strand_,
+      [self = shared_from_this(), h = std::move(handler)]() mutable {
+        return self->run_client(std::move(h));
+      },
+      rethrow);
+}
+
+asio::awaitable<std::error_code> session_impl::handshake(transport& s, bool resume,
+                                                         std::uint64_t& peer_received) {
+  const auto timeout = options_.handshake_timeout;
+  {
+    asio::steady_timer timer(strand_, timeout);
+    auto connected = co_await (s.socket().async_connect(server_, asio::as_tuple(use_awaitable)) ||
+                               timer.async_wait(asio::as_tuple(use_awaitable)));
+    if (connected.index() == 1) co_return make_error_code(errc::handshake_timeout);
+    if (auto [ec] = std::get<0>(connected); ec) co_return ec;
+  }
+  boost::system::error_code ignored;
+  s.socket().set_option(tcp::no_delay(true), ignored);
+  if (auto* tls = s.tls(); tls && !options_.tls_server_name.empty()) {
+    SSL_set_tlsext_host_name(tls->native_handle(), options_.tls_server_name.c_str());
+    tls->set_verify_callback(asio::ssl::host_name_verification(options_.tls_server_name));
+  }
+  if (auto ec = co_await tls_handshake(s, true, timeout)) co_return ec;
+
+  std::vector<std::uint8_t> buffer;
+  wire::frame f;
+  if (auto ec = co_await read_frame(s, buffer, timeout, f)) co_return ec;
+  if (f.type == wire::frame_type::error) co_return error_from_frame(f);
+  wire::server_hello hello;
+  if (f.type != wire::frame_type::server_hello || wire::parse(f.payload, hello)) {
+    co_return make_error_code(errc::malformed_frame);
+  }
+  if (wire::version < hello.min_version || wire::version > hello.max_version) {  // R6
+    co_await refuse(s, errc::unsupported_version, fmt::format("client speaks version {}", wire::version));
+    co_return make_error_code(errc::unsupported_version);
+  }
+  if (hello.psk_required && options_.psk.empty()) co_return make_error_code(errc::resume_rejected);
+  const auto psk = as_bytes(options_.psk);
+
+  if (!resume) {
+    wire::client_hello ch;
+    random_bytes(ch.client_nonce);
+    if (!psk.empty())
+      ch.key_proof = hmac(psk, {as_bytes("lifeline hello"), hello.server_nonce, ch.client_nonce});
+    const auto payload = wire::encode(ch);
+    if (auto ec = co_await write_frame(s, wire::frame_type::client_hello, 0, payload, timeout)) co_return ec;
+    if (auto ec = co_await read_frame(s, buffer, timeout, f)) co_return ec;
+    if (f.type == wire::frame_type::error) co_return error_from_frame(f);
+    wire::welcome w;
+    if (f.type != wire::frame_type::welcome || wire::parse(f.payload, w))
+      co_return make_error_code(errc::malformed_frame);
+    if (w.version != wire::version) co_return make_error_code(errc::unsupported_version);
+    if (!psk.empty()) {  // R7
+      const auto expected =
+          hmac(psk, {as_bytes("lifeline welcome"), ch.client_nonce, hello.server_nonce, w.id});
+      if (!equal_constant_time(expected, w.server_proof)) co_return make_error_code(errc::resume_rejected);
+      secret_ = hmac(psk, {as_bytes("lifeline secret"), w.id, hello.server_nonce, ch.client_nonce});
+    } else {
+      secret_ = w.secret;
+    }
+    id_ = w.id;
+    peer_received = 0;
+    co_return std::error_code();
+  }
+
+  wire::resume_request rr;  // R9
+  rr.id = id_;
+  rr.proof = hmac(secret_, {as_bytes("lifeline resume"), hello.server_nonce, id_, be64(received_)});
+  const auto payload = wire::encode(rr);
+  if (auto ec = co_await write_frame(s, wire::frame_type::resume, received_, payload, timeout)) co_return ec;
+  if (auto ec = co_await read_frame(s, buffer, timeout, f)) co_return ec;
+  if (f.type == wire::frame_type::error) co_return error_from_frame(f);
+  if (f.type != wire::frame_type::resumed) co_return make_error_code(errc::malformed_frame);
+  peer_received = f.value;
+  co_return std::error_code();
+}
+
+asio::awaitable<void> session_impl::run_client(session::wait_handler connected) {
+  auto self = shared_from_this();
+  std::uint64_t peer_received = 0;
+  auto s = std::make_shared<transport>(strand_, options_.tls);
+  if (auto ec = co_await handshake(*s, false, peer_received)) {
+    failed_ = ec;
+    finished_ = true;
+    complete(strand_, std::move(connected), boost::system::error_code(ec));
+    co_return;
+  }
+  complete(strand_, std::move(connected), boost::system::error_code());
+  emit({.what = session_event::kind::established,
+        .cause = {},
+        .elapsed = {},
+        .bytes_resent = 0,
+        .attempts = 0});
+
+  asio::steady_timer backoff(strand_);
+  while (true) {
+    auto cause = co_await run_connection(s, peer_received);
+    if (done()) finish_cleanly();
+    if (failed_ || finished_) co_return;
+    ++stats_.resets;
+    const auto reset_at = clock::now();
+    emit({.what = session_event::kind::reset,
+          .cause = cause,
+          .elapsed = {},
+          .bytes_resent = 0,
+          .attempts = 0});
+
+    unsigned attempts = 0;
+    while (true) {  // R19
+      const auto delay = options_.retry.delay(attempts++, rng_());
+      if (clock::now() - reset_at + delay > options_.retry.deadline) {
+        fail(make_error_code(errc::resume_deadline_exceeded));
+        co_return;
+      }
+      backoff.expires_after(delay);
+      co_await backoff.async_wait(asio::as_tuple(use_awaitable));
+      if (failed_) co_return;
+      s = std::make_shared<transport>(strand_, options_.tls);
+      auto ec = co_await handshake(*s, true, peer_received);
+      if (failed_) co_return;
+      if (!ec) break;
+      if (fatal_handshake_error(ec)) {
+        fail(ec);
+        co_return;
+      }
+    }
+    ++stats_.resumes;
+    const auto resent = sent_high_ - std::max(peer_received, acked_);
+    emit({.what = session_event::kind::resumed,
+          .cause = {},
+          .elapsed = std::chrono::duration_cast<milliseconds>(clock::now() - reset_at),
+          .bytes_resent = peer_received <= sent_high_ ? resent : 0,
+          .attempts = attempts});
+  }
+}
+
+void session_impl::start_server(std::shared_ptr<transport> s) {
+  asio::co_spawn(
+      strand_, [self = shared_from_this(), s]() mutable { return self->run_server(std::move(s)); }, rethrow);
+}
+
+void session_impl::resume_with(std::shared_ptr<transport> s, std::uint64_t peer_received) {
+  if (pending_conn_) {
+    pending_conn_->close();
+  }
+  pending_conn_ = std::move(s);
+  pending_peer_received_ = peer_received;
+  if (conn_) {  // R10: the resumed connection replaces the old one.
+    drop_reason_ = make_error_code(errc::connection_reset);
+    conn_->close();
+  }
+  attach_wake_.cancel();
+}
+
+asio::awaitable<void> session_impl::run_server(std::shared_ptr<transport> s) {
+  auto self = shared_from_this();
+  std::uint64_t peer_received = 0;
+  emit({.what = session_event::kind::established,
+        .cause = {},
+        .elapsed = {},
+        .bytes_resent = 0,
+        .attempts = 0});
+  while (true) {
+    auto cause = co_await run_connection(s, peer_received);
+    if (done()) finish_cleanly();
+    if (failed_ || finished_) break;
+    clock::time_point reset_at = clock::now();
+    if (!pending_conn_) {
+      ++stats_.resets;
+      emit({.what = session_event::kind::reset,
+            .cause = cause,
+            .elapsed = {},
+            .bytes_resent = 0,
+            .attempts = 0});
+      attach_wake_.expires_after(options_.retry.deadline + options_.handshake_timeout);
+      co_await attach_wake_.async_wait(asio::as_tuple(use_awaitable));
+      if (failed_) break;
+      if (!pending_conn_) {  // R20: nobody came back within the linger time
+        fail(make_error_code(errc::session_not_found));
+        break;
+      }
+    }
+    s = std::move(pending_conn_);
+    peer_received = pending_peer_received_;
+    if (auto ec =
+            co_await write_frame(*s, wire::frame_type::resumed, received_, {}, options_.handshake_timeout)) {
+      continue;  // that connection failed too; run_connection sees it closed and we wait again
+    }
+    ++stats_.resumes;
+    emit({.what = session_event::kind::resumed,
+          .cause = {},
+          .elapsed = std::chrono::duration_cast<milliseconds>(clock::now() - reset_at),
+          .bytes_resent = 0,
+          .attempts = 0});
+  }
+  if (on_finished) on_finished();
+}
+
+std::error_code session_impl::attach(std::uint64_t peer_received) {
+  if (peer_received < acked_ || peer_received > sent_high_)
+    return make_error_code(errc::offset_out_of_range);  // R12
+  if (peer_received > acked_) acknowledge(peer_received);
+  stats_.bytes_resent += sent_high_ - peer_received;
+  sent_ = peer_received;
+  ack_sent_ = received_;
+  return {};
+}
+
+asio::awaitable<std::error_code> session_impl::run_connection(std::shared_ptr<transport> s,
+                                                              std::uint64_t peer_received) {
+  if (auto ec = attach(peer_received)) {
+    co_await refuse(*s, errc::offset_out_of_range, "resume offset outside the replay buffer");
+    fail(ec);
+    co_return ec;
+  }
+  conn_ = s;
+  last_inbound_ = last_outbound_ = clock::now();
+  rx_paused_ = ping_due_ = false;
+  pong_due_.reset();
+  if (!s->is_open()) {
+    conn_.reset();
+    co_return make_error_code(errc::connection_reset);
+  }
+  auto result = co_await (read_loop(s) || write_loop(s) || tick_loop());
+  conn_.reset();
+  s->close();
+  std::error_code cause = std::visit([](auto& ec) { return ec; }, result);
+  if (drop_reason_) cause = std::exchange(drop_reason_, {});
+  co_return cause;
+}
+
+asio::awaitable<std::error_code> session_impl::read_loop(std::shared_ptr<transport> s) {
+  std::vector<std::uint8_t> buffer(wire::header_size + wire::max_payload);
+  std::size_t have = 0;
+  while (true) {
+    std::size_t pos = 0;
+    while (true) {
+      const auto r = wire::decode({buffer.data() + pos, have - pos});
+      if (r.error) {  // R1-R3: never delivered; the connection is dropped and the bytes are resent
+        ++stats_.frames_rejected;
+        co_return r.error;
+      }
+      if (r.consumed == 0) break;
+      if (r.value.type == wire::frame_type::data && r.value.value + r.value.payload.size() > received_) {
+        const auto fresh = r.value.value + r.value.payload.size() - std::max(r.value.value, received_);
+        while (in_.free() < fresh) {  // R15: wait for the application to read
+          rx_paused_ = true;
+          co_await reader_wake_.async_wait(asio::as_tuple(use_awaitable));
+          if (co_await cancelled() || failed_) co_return make_error_code(errc::connection_reset);
+        }
+        if (rx_paused_) {
+          rx_paused_ = false;
+          last_inbound_ = clock::now();
+        }
+      }
+      if (auto ec = on_frame(r.value)) co_return ec;
+      if (failed_) co_return failed_;
+      pos += r.consumed;
+    }
+    std::memmove(buffer.data(), buffer.data() + pos, have - pos);
+    have -= pos;
+    auto [ec, n] = co_await s->async_read_some(asio::buffer(buffer.data() + have, buffer.size() - have),
+                                               asio::as_tuple(use_awaitable));
+    if (ec) {
+      if (ec == asio::error::eof && done()) co_return std::error_code();
+      co_return ec == asio::error::eof ? make_error_code(errc::connection_reset) : std::error_code(ec);
+    }
+    have += n;
+    last_inbound_ = clock::now();
+    if (received_ - ack_sent_ >= ack_threshold) writer_wake_.cancel();
+  }
+}
+
+std::error_code session_impl::on_frame(const wire::frame& f) {
+  using wire::frame_type;
+  switch (f.type) {
+    case frame_type::data: {  // R11
+      if (peer_closed_ || f.value > received_) return make_error_code(errc::malformed_frame);
+      const auto skip = received_ - f.value;
+      if (skip >= f.payload.size()) return {};
+      const auto fresh = f.payload.subspan(skip);
+      in_.push(fresh.data(), fresh.size());
+      received_ += fresh.size();
+      deliver();
+      return {};
+    }
+    case frame_type::ack:  // R13
+      if (f.value < acked_ || f.value > sent_high_) return make_error_code(errc::malformed_frame);
+      acknowledge(f.value);
+      return {};
+    case frame_type::ping:
+      pong_due_ = f.value;
+      writer_wake_.cancel();
+      return {};
+    case frame_type::pong:
+      return {};
+    case frame_type::close:  // R17
+      if (peer_closed_ && f.value + 1 == received_) return {};
+      if (peer_closed_ || f.value != received_) return make_error_code(errc::malformed_frame);
+      received_ += 1;
+      peer_closed_ = true;
+      deliver();
+      writer_wake_.cancel();
+      return {};
+    case frame_type::error:  // R18
+      fail(error_from_frame(f));
+      return failed_;
+    default:
+      return make_error_code(errc::malformed_frame);
+  }
+}
+
+void session_impl::acknowledge(std::uint64_t value) {
+  const auto data_acked = std::min(value, written_) - std::min(acked_, written_);
+  out_.consume(data_acked);
+  acked_ = value;
+  if (shutdown_requested_ && value == written_ + 1 && !fin_acked_) {
+    fin_acked_ = true;
+    if (shutdown_handler_)
+      complete(strand_, std::move(*std::exchange(shutdown_handler_, std::nullopt)),
+               boost::system::error_code());
+    writer_wake_.cancel();
+  }
+  fill();
+}
+
+asio::awaitable<std::error_code> session_impl::write_loop(std::shared_ptr<transport> s) {
+  std::array<wire::header_bytes, 16> headers;
+  std::vector<asio::const_buffer> buffers;
+  bool shut = false;
+  while (true) {
+    buffers.clear();
+    std::size_t count = 0;
+    auto control = [&](wire::frame_type type, std::uint64_t value) {
+      headers[count] = wire::encode_header(type, value, {});
+      buffers.push_back(asio::buffer(headers[count++]));
+    };
+    if (pong_due_) control(wire::frame_type::pong, *std::exchange(pong_due_, std::nullopt));
+    if (ping_due_) {
+      control(wire::frame_type::ping, static_cast<std::uint64_t>(clock::now().time_since_epoch().count()));
+      ping_due_ = false;
+    }
+    std::size_t batch = 0;
+    while (sent_ < written_ && count < headers.size() - 2 && batch < max_batch) {
+      const auto n = std::min<std::uint64_t>(max_data_frame, written_ - sent_);
+      const auto [a, b] = out_.view(sent_ - acked_, n);
+      headers[count] = wire::encode_header(wire::frame_type::data, sent_, a, b);
+      buffers.push_back(asio::buffer(headers[count++]));
+      buffers.push_back(asio::buffer(a.data(), a.size()));
+      if (!b.empty()) buffers.push_back(asio::buffer(b.data(), b.size()));
+      sent_ += n;
+      batch += n;
+    }
+    if (shutdown_requested_ && sent_ == written_) {  // R17: CLOSE takes the unit after the last byte
+      control(wire::frame_type::close, written_);
+      sent_ = written_ + 1;
+    }
+    sent_high_ = std::max(sent_high_, sent_);
+    if (received_ > ack_sent_ &&
+        (ack_due_ || batch > 0 || peer_closed_ || received_ - ack_sent_ >= ack_threshold)) {
+      control(wire::frame_type::ack, received_);
+      ack_sent_ = received_;
+      ack_due_ = false;
+    }
+    if (buffers.empty()) {
+      if (done() && !shut) {  // everything sent and acknowledged both ways: end the TCP stream cleanly
+        s->shutdown_send();
+        shut = true;
+      }
+      co_await writer_wake_.async_wait(asio::as_tuple(use_awaitable));
+      if (co_await cancelled() || failed_) co_return make_error_code(errc::connection_reset);
+      continue;
+    }
+    auto [ec, n] = co_await asio::async_write(*s, buffers, asio::as_tuple(use_awaitable));
+    if (ec) co_return ec;
+    last_outbound_ = clock::now();
+  }
+}
+
+asio::awaitable<std::error_code> session_impl::tick_loop() {
+  asio::steady_timer timer(strand_);
+  while (true) {
+    timer.expires_after(tick);
+    co_await timer.async_wait(asio::as_tuple(use_awaitable));
+    if (co_await cancelled() || failed_) co_return make_error_code(errc::connection_reset);
+    const auto now = clock::now();
+    if (received_ > ack_sent_) {
+      ack_due_ = true;
+      writer_wake_.cancel();
+    }
+    if (now - last_outbound_ >= options_.heartbeat_interval && !done()) {  // R16
+      ping_due_ = true;
+      writer_wake_.cancel();
+    }
+    if (!rx_paused_ && now - last_inbound_ >= options_.heartbeat_timeout) {
+      co_return make_error_code(done() ? errc::session_closed : errc::network_reset);
+    }
+  }
+}
+
+void session_impl::deliver() {
+  if (!read_handler_) return;
+  std::size_t n = 0;
+  for (const auto& b : read_buffers_) {
+    if (in_.empty()) break;
+    const auto copied = in_.peek(b.data(), std::min(b.size(), in_.size()));
+    in_.consume(copied);
+    n += copied;
+  }
+  boost::system::error_code ec;
+  if (n > 0) {
+    stats_.bytes_read += n;
+    reader_wake_.cancel();
+  } else if (peer_closed_) {
+    ec = asio::error::eof;
+  } else if (failed_) {
+    ec = failed_;
+  } else if (asio::buffer_size(read_buffers_) != 0) {
+    return;  // nothing to give yet; a read of zero bytes completes at once
+  }
+  read_buffers_.clear();
+  complete(strand_, std::move(*std::exchange(read_handler_, std::nullopt)), ec, n);
+}
+
+void session_impl::fill() {
+  if (!write_handler_) return;
+  boost::system::error_code ec;
+  std::size_t n = 0;
+  if (failed_) {
+    ec = failed_;
+  } else {
+    for (const auto& b : write_buffers_) {
+      const auto copied = out_.push(b.data(), b.size());
+      n += copied;
+      if (copied < b.size()) break;
+    }
+    if (n == 0 && asio::buffer_size(write_buffers_) != 0) return;  // R14: wait for acknowledgements
+    written_ += n;
+    stats_.bytes_written += n;
+    writer_wake_.cancel();
+  }
+  write_buffers_.clear();
+  complete(strand_, std::move(*std::exchange(write_handler_, std::nullopt)), ec, n);
+}
+
+void session_impl::start_read(std::vector<asio::mutable_buffer> buffers, session::read_handler handler) {
+  if (read_handler_) {
+    return complete(strand_, std::move(handler), boost::system::error_code(asio::error::in_progress),
+                    std::size_t{0});
+  }
+  read_buffers_ = std::move(buffers);
+  read_handler_ = std::move(handler);
+  deliver();
+}
+
+void session_impl::start_write(std::vector<asio::const_buffer> buffers, session::read_handler handler) {
+  if (write_handler_) {
+    return complete(strand_, std::move(handler), boost::system::error_code(asio::error::in_progress),
+                    std::size_t{0});
+  }
+  if (shutdown_requested_ && !failed_) {
+    return complete(strand_, std::move(handler), boost::system::error_code(asio::error::shut_down),
+                    std::size_t{0});
+  }
+  write_buffers_ = std::move(buffers);
+  write_handler_ = std::move(handler);
+  fill();
+}
+
+void session_impl::start_shutdown(session::wait_handler handler) {
+  if (failed_ || shutdown_requested_ || shutdown_handler_) {
+    const boost::system::error_code ec =
+        failed_ ? boost::system::error_code(failed_) : boost::system::error_code(asio::error::in_progress);
+    return complete(strand_, std::move(handler), ec);
+  }
+  shutdown_requested_ = true;
+  shutdown_handler_ = std::move(handler);
+  writer_wake_.cancel();
+}
+
+void session_impl::drop_connection() {
+  if (!conn_) return;
+  drop_reason_ = make_error_code(errc::network_reset);
+  conn_->close();
+}
+
+void session_impl::close() {
+  if (failed_ || finished_) return;
+  // Tell the peer, so that it fails at once instead of trying to resume (R18).
+  if (auto s = conn_) {
+    asio::co_spawn(
+        strand_,
+        [s, self = shared_from_this()]() -> asio::awaitable<void> {
+          co_await refuse(*s, errc::session_closed, "the peer closed the session");
+        },
+        asio::detached);
+  }
+  conn_.reset();
+  fail(boost::system::error_code(asio::error::operation_aborted));
+}
+
+void session_impl::fail(std::error_code ec) {
+  if (failed_) return;
+  failed_ = ec;
+  finished_ = true;
+  deliver();
+  fill();
+  if (shutdown_handler_)
+    complete(strand_, std::move(*std::exchange(shutdown_handler_, std::nullopt)),
+             boost::system::error_code(ec));
+  if (conn_) conn_->close();
+  if (pending_conn_) pending_conn_->close();
+  writer_wake_.cancel();
+  reader_wake_.cancel();
+  attach_wake_.cancel();
+  if (ec != std::error_code(boost::system::error_code(asio::error::operation_aborted)))
+    emit({.what = session_event::kind::failed, .cause = ec, .elapsed = {}, .bytes_resent = 0, .attempts = 0});
+}
+
+void session_impl::finish_cleanly() {
+  if (finished_) return;
+  finished_ = true;
+  emit({.what = session_event::kind::closed, .cause = {}, .elapsed = {}, .bytes_resent = 0, .attempts = 0});
+}
+
+}  // namespace detail
+
+}  // namespace lifeline

@@ -1,0 +1,137 @@
+// The session's state machine, shared by the client and the server side. Everything here runs on the
+// session's strand; the coroutines that drive it hold a shared_ptr to it.
+#pragma once
+
+#include "byte_ring.hpp"
+#include "transport.hpp"
+
+#include <lifeline/session.hpp>
+#include <lifeline/wire.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <optional>
+#include <random>
+
+namespace lifeline::detail {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using clock = std::chrono::steady_clock;
+using strand_type = asio::strand<asio::any_io_executor>;
+
+enum class role { client, server };
+
+/// Reads one whole frame into `buffer` within `timeout`; used by the handshakes.
+asio::awaitable<std::error_code> read_frame(transport& s, std::vector<std::uint8_t>& buffer,
+                                            std::chrono::milliseconds timeout, wire::frame& out);
+/// Writes one frame within `timeout`.
+asio::awaitable<std::error_code> write_frame(transport& s, wire::frame_type type, std::uint64_t value,
+                                             wire::bytes payload, std::chrono::milliseconds timeout);
+/// Runs a TLS handshake within `timeout` when the transport is TLS; nothing otherwise.
+asio::awaitable<std::error_code> tls_handshake(transport& s, bool client, std::chrono::milliseconds timeout);
+/// Writes an ERROR frame (R18) and closes, ignoring failures: the peer is being turned away.
+asio::awaitable<void> refuse(transport& s, errc code, std::string_view text);
+
+class session_impl : public std::enable_shared_from_this<session_impl> {
+ public:
+  session_impl(strand_type strand, session_options options, role r);
+
+  strand_type strand_;
+  session_options options_;
+  const role role_;
+
+  // Identity (R8).
+  wire::session_id id_{};
+  wire::digest secret_{};
+
+  // Client: where the server is.
+  tcp::endpoint server_;
+
+  void start_connect(session::wait_handler handler);
+  void start_read(std::vector<asio::mutable_buffer> buffers, session::read_handler handler);
+  void start_write(std::vector<asio::const_buffer> buffers, session::read_handler handler);
+  void start_shutdown(session::wait_handler handler);
+  void close();
+  void drop_connection();
+
+  /// Server: a new session's first connection, after WELCOME was sent.
+  void start_server(std::shared_ptr<transport> s);
+  /// Server: a verified resume; the session answers RESUMED itself once the old connection is stopped.
+  void resume_with(std::shared_ptr<transport> s, std::uint64_t peer_received);
+  /// Server: called when the session ends for good, to drop it from the acceptor's table.
+  std::function<void()> on_finished;
+
+  std::size_t memory() const noexcept { return out_.capacity() + in_.capacity(); }
+  bool finished() const noexcept { return finished_; }
+
+  session_stats stats_;
+
+ private:
+  asio::awaitable<void> run_client(session::wait_handler connected);
+  asio::awaitable<void> run_server(std::shared_ptr<transport> first);
+  asio::awaitable<std::error_code> handshake(transport& s, bool resume, std::uint64_t& peer_received);
+  asio::awaitable<std::error_code> run_connection(std::shared_ptr<transport> s, std::uint64_t peer_received);
+  asio::awaitable<std::error_code> read_loop(std::shared_ptr<transport> s);
+  asio::awaitable<std::error_code> write_loop(std::shared_ptr<transport> s);
+  asio::awaitable<std::error_code> tick_loop();
+
+  std::error_code attach(std::uint64_t peer_received);
+  std::error_code on_frame(const wire::frame& f);
+  void acknowledge(std::uint64_t value);
+  void deliver();
+  void fill();
+  void fail(std::error_code ec);
+  void emit(session_event e);
+  /// Both streams ended and were acknowledged: the session is over.
+  void finish_cleanly();
+  bool done() const noexcept { return fin_acked_ && peer_closed_; }
+  std::uint64_t send_limit() const noexcept { return written_ + (shutdown_requested_ ? 1 : 0); }
+
+  // Outbound stream (R12, R14): the replay buffer holds [acked_, written_).
+  byte_ring out_;
+  std::uint64_t acked_ = 0;
+  std::uint64_t written_ = 0;
+  std::uint64_t sent_ = 0;       // next unit to send on the current connection
+  std::uint64_t sent_high_ = 0;  // highest unit ever sent, to count retransmissions
+  bool shutdown_requested_ = false;
+  bool fin_acked_ = false;
+
+  // Inbound stream (R11, R15).
+  byte_ring in_;
+  std::uint64_t received_ = 0;
+  std::uint64_t ack_sent_ = 0;
+  bool peer_closed_ = false;
+
+  // The current connection.
+  std::shared_ptr<transport> conn_;
+  std::shared_ptr<transport> pending_conn_;  // server: a resumed connection waiting to take over
+  std::uint64_t pending_peer_received_ = 0;
+  clock::time_point last_inbound_{};
+  clock::time_point last_outbound_{};
+  bool rx_paused_ = false;
+  bool ping_due_ = false;
+  bool ack_due_ = false;
+  std::optional<std::uint64_t> pong_due_;
+  std::error_code drop_reason_;
+
+  asio::steady_timer writer_wake_;
+  asio::steady_timer reader_wake_;
+  asio::steady_timer attach_wake_;
+
+  // Application operations: at most one of each in flight.
+  std::optional<session::read_handler> read_handler_;
+  std::vector<asio::mutable_buffer> read_buffers_;
+  std::optional<session::read_handler> write_handler_;
+  std::vector<asio::const_buffer> write_buffers_;
+  std::optional<session::wait_handler> shutdown_handler_;
+
+  std::error_code failed_;
+  bool finished_ = false;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace lifeline::detail

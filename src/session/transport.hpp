@@ -1,0 +1,72 @@
+// One connection under a session: plain TCP, or TLS over TCP (OpenSSL through Asio) where configured.
+// It is an AsyncReadStream and AsyncWriteStream, so the session's loops do not care which.
+#pragma once
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include <memory>
+#include <variant>
+
+namespace lifeline::detail {
+
+class transport {
+ public:
+  using tcp = boost::asio::ip::tcp;
+  using tls_stream = boost::asio::ssl::stream<tcp::socket>;
+  using executor_type = tcp::socket::executor_type;
+
+  using stream_type = std::variant<tcp::socket, tls_stream>;
+
+  /// Plain TCP when `tls` is null.
+  transport(const executor_type& ex, const std::shared_ptr<boost::asio::ssl::context>& tls)
+      : stream_(tls ? stream_type(std::in_place_type<tls_stream>, ex, *tls)
+                    : stream_type(std::in_place_type<tcp::socket>, ex)) {}
+  /// Wraps an accepted socket.
+  transport(tcp::socket socket, const std::shared_ptr<boost::asio::ssl::context>& tls)
+      : stream_(tls ? stream_type(std::in_place_type<tls_stream>, std::move(socket), *tls)
+                    : stream_type(std::in_place_type<tcp::socket>, std::move(socket))) {}
+
+  executor_type get_executor() { return socket().get_executor(); }
+  tcp::socket& socket() {
+    if (auto* s = std::get_if<tcp::socket>(&stream_)) return *s;
+    return std::get<tls_stream>(stream_).next_layer();
+  }
+  tls_stream* tls() { return std::get_if<tls_stream>(&stream_); }
+  bool is_open() { return socket().is_open(); }
+
+  template <typename MutableBufferSequence, typename Token>
+  auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, const MutableBufferSequence& b) {
+          std::visit([&](auto& s) { s.async_read_some(b, std::move(handler)); }, stream_);
+        },
+        token, buffers);
+  }
+
+  template <typename ConstBufferSequence, typename Token>
+  auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, const ConstBufferSequence& b) {
+          std::visit([&](auto& s) { s.async_write_some(b, std::move(handler)); }, stream_);
+        },
+        token, buffers);
+  }
+
+  /// Ends the sending direction of the TCP connection (a FIN); the session protocol's own CLOSE frame
+  /// carries the meaning, so TLS's close_notify is not needed.
+  void shutdown_send() {
+    boost::system::error_code ignored;
+    socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+  void close() {
+    boost::system::error_code ignored;
+    socket().close(ignored);
+  }
+
+ private:
+  stream_type stream_;
+};
+
+}  // namespace lifeline::detail

@@ -1,0 +1,282 @@
+// Both ends of the tunnel: a relay per connection between a TCP socket and a session, in two pumps.
+#include <lifeline/tunnel.hpp>
+
+#include <fmt/format.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+namespace lifeline {
+namespace detail {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+
+constexpr std::size_t pump_buffer = 256u << 10;
+
+// A program's reset becomes a reset at the other end: RST, not FIN.
+void abort_socket(tcp::socket& s) {
+  boost::system::error_code ignored;
+  s.set_option(asio::socket_base::linger(true, 0), ignored);
+  s.close(ignored);
+}
+
+struct relay_state {
+  bool failed = false;
+};
+
+// Copies one direction; on EOF passes the half-close on; on an error aborts both sides.
+awaitable<void> tcp_to_session(tcp::socket& from, session& to, relay_state& state, std::uint64_t& forwarded) {
+  std::vector<std::uint8_t> buffer(pump_buffer);
+  while (true) {
+    auto [ec, n] = co_await from.async_read_some(asio::buffer(buffer), asio::as_tuple(use_awaitable));
+    if (ec == asio::error::eof) {
+      auto [sec] = co_await to.async_shutdown(asio::as_tuple(use_awaitable));
+      if (sec && !state.failed) {
+        state.failed = true;
+        abort_socket(from);
+      }
+      co_return;
+    }
+    if (ec || state.failed) break;
+    auto [wec, wn] =
+        co_await asio::async_write(to, asio::buffer(buffer.data(), n), asio::as_tuple(use_awaitable));
+    if (wec) break;
+    forwarded += n;
+  }
+  if (!state.failed) {
+    state.failed = true;
+    to.close();
+    abort_socket(from);
+  }
+}
+
+awaitable<void> session_to_tcp(session& from, tcp::socket& to, relay_state& state, std::uint64_t& forwarded) {
+  std::vector<std::uint8_t> buffer(pump_buffer);
+  while (true) {
+    auto [ec, n] = co_await from.async_read_some(asio::buffer(buffer), asio::as_tuple(use_awaitable));
+    if (ec == asio::error::eof) {
+      boost::system::error_code ignored;
+      to.shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+    if (ec || state.failed) break;
+    auto [wec, wn] =
+        co_await asio::async_write(to, asio::buffer(buffer.data(), n), asio::as_tuple(use_awaitable));
+    if (wec) break;
+    forwarded += n;
+  }
+  if (!state.failed) {
+    state.failed = true;
+    from.close();
+    abort_socket(to);
+  }
+}
+
+}  // namespace
+
+// The parts both ends share: limits, counters, logging, and the relay itself.
+class tunnel_base {
+ public:
+  tunnel_base(asio::any_io_executor ex, tunnel_options options)
+      : strand_(asio::make_strand(ex)), options_(std::move(options)) {}
+
+  void log(const std::string& line) {
+    if (options_.log) options_.log(line);
+  }
+
+  session_options session_options_for(std::uint64_t id) {
+    auto o = options_.session;
+    auto user = o.on_event;
+    o.on_event = [this, id, user](const session_event& e) {
+      if (e.what == session_event::kind::reset) ++stats_.resets;
+      if (e.what == session_event::kind::resumed) {
+        ++stats_.resumes;
+        stats_.bytes_resent += e.bytes_resent;
+      }
+      if (e.what != session_event::kind::established && e.what != session_event::kind::closed) {
+        log(fmt::format("connection {}: {}", id, to_string(e)));
+      }
+      if (user) user(e);
+    };
+    return o;
+  }
+
+  awaitable<void> relay(std::uint64_t id, tcp::socket socket, session s) {
+    relay_state state;
+    ++stats_.active;
+    co_await (tcp_to_session(socket, s, state, stats_.bytes_forwarded) &&
+              session_to_tcp(s, socket, state, stats_.bytes_forwarded));
+    --stats_.active;
+    log(fmt::format("connection {}: {}", id, state.failed ? "aborted" : "closed"));
+  }
+
+  asio::strand<asio::any_io_executor> strand_;
+  tunnel_options options_;
+  tunnel_stats stats_;
+  bool closed_ = false;
+};
+
+class tunnel_client_impl : public tunnel_base, public std::enable_shared_from_this<tunnel_client_impl> {
+ public:
+  tunnel_client_impl(asio::any_io_executor ex, const tcp::endpoint& listen, tcp::endpoint server,
+                     tunnel_options o)
+      : tunnel_base(ex, std::move(o)), acceptor_(strand_, listen), server_(server) {}
+
+  void start() { asio::co_spawn(strand_, accept_loop(shared_from_this()), asio::detached); }
+
+  awaitable<void> accept_loop(std::shared_ptr<tunnel_client_impl> self) {
+    while (!closed_) {
+      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(use_awaitable));
+      if (closed_ || ec == asio::error::operation_aborted) co_return;
+      if (ec) {
+        log("accept failed: " + ec.message());
+        continue;
+      }
+      const auto id = ++stats_.connections;
+      if (stats_.active >= options_.max_connections) {
+        ++stats_.refused;
+        log(fmt::format("connection {}: refused, {} connections open (--max-connections)", id,
+                        stats_.active));
+        abort_socket(socket);
+        continue;
+      }
+      asio::co_spawn(strand_, serve(self, id, std::move(socket)), asio::detached);
+    }
+  }
+
+  awaitable<void> serve(std::shared_ptr<tunnel_client_impl> /*keep alive*/, std::uint64_t id,
+                        tcp::socket socket) {
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    session s(strand_, session_options_for(id));
+    auto [ec] = co_await s.async_connect(server_, asio::as_tuple(use_awaitable));
+    if (ec) {
+      ++stats_.refused;
+      log(fmt::format("connection {}: cannot reach the tunnel server {}: {}", id,
+                      fmt::to_string(server_.port()), ec.message()));
+      abort_socket(socket);
+      co_return;
+    }
+    co_await relay(id, std::move(socket), std::move(s));
+  }
+
+  tcp::acceptor acceptor_;
+  tcp::endpoint server_;
+};
+
+class tunnel_server_impl : public tunnel_base, public std::enable_shared_from_this<tunnel_server_impl> {
+ public:
+  tunnel_server_impl(asio::any_io_executor ex, const tcp::endpoint& listen, std::string host,
+                     std::string port, tunnel_options o, std::size_t max_memory)
+      : tunnel_base(ex, std::move(o)),
+        acceptor_(strand_, listen, make_server_options(max_memory)),
+        host_(std::move(host)),
+        port_(std::move(port)) {}
+
+  server_options make_server_options(std::size_t max_memory) {
+    server_options so;
+    so.session = options_.session;
+    so.max_sessions = options_.max_connections;
+    so.max_memory = max_memory;
+    so.on_error = [this](const tcp::endpoint& peer, std::error_code ec, const std::string& text) {
+      ++stats_.refused;
+      log(fmt::format("peer {}:{} turned away: {} ({})", peer.address().to_string(), peer.port(), text,
+                      ec.message()));
+    };
+    return so;
+  }
+
+  void start() { asio::co_spawn(strand_, accept_loop(shared_from_this()), asio::detached); }
+
+  awaitable<void> accept_loop(std::shared_ptr<tunnel_server_impl> self) {
+    while (!closed_) {
+      auto [ec, s] = co_await acceptor_.async_accept(asio::as_tuple(use_awaitable));
+      if (closed_ || ec == asio::error::operation_aborted) co_return;
+      if (ec) {
+        log("accept failed: " + ec.message());
+        continue;
+      }
+      const auto id = ++stats_.connections;
+      asio::co_spawn(strand_, serve(self, id, std::move(s)), asio::detached);
+    }
+  }
+
+  awaitable<void> serve(std::shared_ptr<tunnel_server_impl> /*keep alive*/, std::uint64_t id, session s) {
+    tcp::resolver resolver(strand_);
+    auto [rec, results] = co_await resolver.async_resolve(host_, port_, asio::as_tuple(use_awaitable));
+    tcp::socket target(strand_);
+    boost::system::error_code cec = rec;
+    if (!rec) {
+      asio::steady_timer timer(strand_, options_.session.handshake_timeout);
+      auto r = co_await (asio::async_connect(target, results, asio::as_tuple(use_awaitable)) ||
+                         timer.async_wait(asio::as_tuple(use_awaitable)));
+      cec = r.index() == 1 ? boost::system::error_code(asio::error::timed_out) : std::get<0>(std::get<0>(r));
+    }
+    if (cec) {
+      ++stats_.refused;
+      log(fmt::format("connection {}: target {}:{} failed: {}", id, host_, port_, cec.message()));
+      s.close();  // the client sees its connection reset, as it would have without the tunnel
+      co_return;
+    }
+    boost::system::error_code ignored;
+    target.set_option(tcp::no_delay(true), ignored);
+    co_await relay(id, std::move(target), std::move(s));
+  }
+
+  session_acceptor acceptor_;
+  std::string host_;
+  std::string port_;
+};
+
+}  // namespace detail
+
+tunnel_client::tunnel_client(boost::asio::any_io_executor ex, const boost::asio::ip::tcp::endpoint& listen,
+                             const boost::asio::ip::tcp::endpoint& server, tunnel_options options)
+    : impl_(std::make_shared<detail::tunnel_client_impl>(ex, listen, server, std::move(options))) {
+  impl_->start();
+}
+tunnel_client::~tunnel_client() { close(); }
+boost::asio::ip::tcp::endpoint tunnel_client::local_endpoint() const {
+  return impl_->acceptor_.local_endpoint();
+}
+tunnel_stats tunnel_client::stats() const { return impl_->stats_; }
+void tunnel_client::close() {
+  boost::asio::dispatch(impl_->strand_, [impl = impl_] {
+    impl->closed_ = true;
+    boost::system::error_code ignored;
+    impl->acceptor_.close(ignored);
+  });
+}
+
+tunnel_server::tunnel_server(boost::asio::any_io_executor ex, const boost::asio::ip::tcp::endpoint& listen,
+                             std::string target_host, std::string target_port, tunnel_options options,
+                             std::size_t max_memory)
+    : impl_(std::make_shared<detail::tunnel_server_impl>(
+          ex, listen, std::move(target_host), std::move(target_port), std::move(options), max_memory)) {
+  impl_->start();
+}
+tunnel_server::~tunnel_server() { close(); }
+boost::asio::ip::tcp::endpoint tunnel_server::local_endpoint() const {
+  return impl_->acceptor_.local_endpoint();
+}
+tunnel_stats tunnel_server::stats() const { return impl_->stats_; }
+void tunnel_server::close() {
+  boost::asio::dispatch(impl_->strand_, [impl = impl_] {
+    impl->closed_ = true;
+    impl->acceptor_.close();
+  });
+}
+
+}  // namespace lifeline

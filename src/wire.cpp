@@ -1,0 +1,235 @@
+// Frame encoding and decoding (docs/protocol.md sections 1-3). Pure: no I/O, no allocation.
+#include <lifeline/wire.hpp>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace lifeline::wire {
+namespace {
+
+void put16(std::uint8_t* p, std::uint16_t v) noexcept {
+  p[0] = static_cast<std::uint8_t>(v >> 8);
+  p[1] = static_cast<std::uint8_t>(v);
+}
+void put32(std::uint8_t* p, std::uint32_t v) noexcept {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
+}
+void put64(std::uint8_t* p, std::uint64_t v) noexcept {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<std::uint8_t>(v >> (56 - 8 * i));
+}
+std::uint16_t get16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+std::uint32_t get32(const std::uint8_t* p) noexcept {
+  std::uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v = v << 8 | p[i];
+  return v;
+}
+std::uint64_t get64(const std::uint8_t* p) noexcept {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
+  return v;
+}
+
+std::uint64_t checksum(const std::uint8_t* header, bytes payload, bytes tail) noexcept {
+  if (payload.empty() && tail.empty()) return XXH3_64bits(header, 16);
+  XXH3_state_t state;
+  XXH3_64bits_reset(&state);
+  XXH3_64bits_update(&state, header, 16);
+  XXH3_64bits_update(&state, payload.data(), payload.size());
+  if (!tail.empty()) XXH3_64bits_update(&state, tail.data(), tail.size());
+  return XXH3_64bits_digest(&state);
+}
+
+bool known_type(std::uint8_t t) noexcept {
+  return t >= static_cast<std::uint8_t>(frame_type::server_hello) &&
+         t <= static_cast<std::uint8_t>(frame_type::error);
+}
+
+// A cursor over a handshake payload.
+struct reader {
+  bytes in;
+  std::size_t at = 0;
+  template <std::size_t N>
+  void take(std::array<std::uint8_t, N>& out) noexcept {
+    std::memcpy(out.data(), in.data() + at, N);
+    at += N;
+  }
+  std::uint16_t u16() noexcept {
+    at += 2;
+    return get16(in.data() + at - 2);
+  }
+  bool magic_ok() noexcept {
+    at += magic.size();
+    return std::equal(magic.begin(), magic.end(), in.begin());
+  }
+};
+
+struct writer {
+  std::uint8_t* out;
+  template <std::size_t N>
+  void put(const std::array<std::uint8_t, N>& v) noexcept {
+    std::memcpy(out, v.data(), N);
+    out += N;
+  }
+  void u16(std::uint16_t v) noexcept {
+    put16(out, v);
+    out += 2;
+  }
+  void u8(std::uint8_t v) noexcept { *out++ = v; }
+};
+
+std::error_code malformed() noexcept { return make_error_code(errc::malformed_frame); }
+
+}  // namespace
+
+std::string_view to_string(frame_type t) noexcept {
+  switch (t) {
+    case frame_type::server_hello:
+      return "SERVER_HELLO";
+    case frame_type::client_hello:
+      return "CLIENT_HELLO";
+    case frame_type::welcome:
+      return "WELCOME";
+    case frame_type::resume:
+      return "RESUME";
+    case frame_type::resumed:
+      return "RESUMED";
+    case frame_type::data:
+      return "DATA";
+    case frame_type::ack:
+      return "ACK";
+    case frame_type::ping:
+      return "PING";
+    case frame_type::pong:
+      return "PONG";
+    case frame_type::close:
+      return "CLOSE";
+    case frame_type::error:
+      return "ERROR";
+  }
+  return "UNKNOWN";
+}
+
+header_bytes encode_header(frame_type type, std::uint64_t value, bytes payload, bytes payload_tail) {
+  header_bytes h{};
+  h[0] = static_cast<std::uint8_t>(type);
+  put32(h.data() + 4, static_cast<std::uint32_t>(payload.size() + payload_tail.size()));
+  put64(h.data() + 8, value);
+  put64(h.data() + 16, checksum(h.data(), payload, payload_tail));
+  return h;
+}
+
+decode_result decode(bytes in) noexcept {
+  decode_result r;
+  if (in.size() < header_size) {
+    r.needed = header_size;
+    return r;
+  }
+  const auto* h = in.data();
+  if (!known_type(h[0]) || h[1] != 0 || h[2] != 0 || h[3] != 0) {  // R1
+    r.error = malformed();
+    return r;
+  }
+  const auto length = get32(h + 4);
+  if (length > max_payload) {  // R2
+    r.error = make_error_code(errc::frame_too_large);
+    return r;
+  }
+  if (in.size() < header_size + length) {
+    r.needed = header_size + length;
+    return r;
+  }
+  const auto payload = in.subspan(header_size, length);
+  if (checksum(h, payload, {}) != get64(h + 16)) {  // R3
+    r.error = make_error_code(errc::integrity_error);
+    return r;
+  }
+  r.consumed = header_size + length;
+  r.value = frame{static_cast<frame_type>(h[0]), get64(h + 8), payload};
+  return r;
+}
+
+std::array<std::uint8_t, 29> encode(const server_hello& m) {
+  std::array<std::uint8_t, 29> out{};
+  writer w{out.data()};
+  w.put(magic);
+  w.u16(m.min_version);
+  w.u16(m.max_version);
+  w.put(m.server_nonce);
+  w.u8(m.psk_required ? 1 : 0);
+  return out;
+}
+
+std::array<std::uint8_t, 58> encode(const client_hello& m) {
+  std::array<std::uint8_t, 58> out{};
+  writer w{out.data()};
+  w.put(magic);
+  w.u16(m.version);
+  w.put(m.client_nonce);
+  w.put(m.key_proof);
+  return out;
+}
+
+std::array<std::uint8_t, 82> encode(const welcome& m) {
+  std::array<std::uint8_t, 82> out{};
+  writer w{out.data()};
+  w.u16(m.version);
+  w.put(m.id);
+  w.put(m.secret);
+  w.put(m.server_proof);
+  return out;
+}
+
+std::array<std::uint8_t, 58> encode(const resume_request& m) {
+  std::array<std::uint8_t, 58> out{};
+  writer w{out.data()};
+  w.put(magic);
+  w.u16(m.version);
+  w.put(m.id);
+  w.put(m.proof);
+  return out;
+}
+
+std::error_code parse(bytes payload, server_hello& out) noexcept {
+  reader r{payload};
+  if (payload.size() != 29 || !r.magic_ok()) return malformed();
+  out.min_version = r.u16();
+  out.max_version = r.u16();
+  r.take(out.server_nonce);
+  const auto flags = payload[r.at];
+  if ((flags & ~1u) != 0 || out.min_version > out.max_version) return malformed();
+  out.psk_required = (flags & 1u) != 0;
+  return {};
+}
+
+std::error_code parse(bytes payload, client_hello& out) noexcept {
+  reader r{payload};
+  if (payload.size() != 58 || !r.magic_ok()) return malformed();
+  out.version = r.u16();
+  r.take(out.client_nonce);
+  r.take(out.key_proof);
+  return {};
+}
+
+std::error_code parse(bytes payload, welcome& out) noexcept {
+  reader r{payload};
+  if (payload.size() != 82) return malformed();
+  out.version = r.u16();
+  r.take(out.id);
+  r.take(out.secret);
+  r.take(out.server_proof);
+  return {};
+}
+
+std::error_code parse(bytes payload, resume_request& out) noexcept {
+  reader r{payload};
+  if (payload.size() != 58 || !r.magic_ok()) return malformed();
+  out.version = r.u16();
+  r.take(out.id);
+  r.take(out.proof);
+  return {};
+}
+
+}  // namespace lifeline::wire

@@ -1,0 +1,463 @@
+// The resumable session over real loopback sockets: exactly-once delivery across resets, backpressure,
+// half-close, and every kind of bad peer turned away precisely while other sessions go on.
+#include "support/io.hpp"
+
+#include <lifeline/session.hpp>
+#include <lifeline/wire.hpp>
+
+#include <gtest/gtest.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <cstdio>
+#include <random>
+
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+using lifeline::errc;
+using lifeline::session;
+using lifeline::session_acceptor;
+
+const tcp::endpoint loopback{asio::ip::make_address("127.0.0.1"), 0};
+
+// The byte at each stream offset is a function of the offset, so the receiver checks order and content
+// of every byte without keeping a copy.
+std::uint8_t pattern(std::uint64_t offset, std::uint64_t salt) {
+  std::uint64_t z = (offset / 8) * 0x9E3779B97F4A7C15ull + salt;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return static_cast<std::uint8_t>(z >> ((offset % 8) * 8));
+}
+
+awaitable<void> send_stream(session& s, std::uint64_t total, std::uint64_t salt, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::uint8_t> chunk(256 * 1024);
+  std::uint64_t sent = 0;
+  while (sent < total) {
+    const auto n = std::min<std::uint64_t>(total - sent, 1 + rng() % chunk.size());
+    for (std::uint64_t i = 0; i < n; ++i) chunk[i] = pattern(sent + i, salt);
+    co_await asio::async_write(s, asio::buffer(chunk.data(), n), use_awaitable);
+    sent += n;
+  }
+}
+
+// Reads until `total` bytes arrived; returns the offset of the first wrong byte, or total.
+awaitable<std::uint64_t> receive_stream(session& s, std::uint64_t total, std::uint64_t salt) {
+  std::vector<std::uint8_t> chunk(64 * 1024);
+  std::uint64_t got = 0;
+  while (got < total) {
+    const auto n = co_await s.async_read_some(asio::buffer(chunk), use_awaitable);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (chunk[i] != pattern(got + i, salt)) co_return got + i;
+    }
+    got += n;
+  }
+  co_return got;
+}
+
+lifeline::session_options quick_options() {
+  lifeline::session_options o;
+  o.retry.base = 5ms;
+  o.retry.cap = 50ms;
+  o.retry.deadline = 10s;
+  o.handshake_timeout = 2s;
+  return o;
+}
+
+lifeline::server_options quick_server() {
+  lifeline::server_options o;
+  o.session = quick_options();
+  return o;
+}
+
+// A raw TCP peer for feeding a server bad input: connects, reads SERVER_HELLO, sends `bytes`, and returns
+// the errc of the ERROR frame the server answers with (or 0).
+awaitable<int> raw_exchange(tcp::endpoint server, std::vector<std::uint8_t> bytes) {
+  tcp::socket s(co_await asio::this_coro::executor);
+  co_await s.async_connect(server, use_awaitable);
+  std::vector<std::uint8_t> in(lifeline::wire::header_size);
+  co_await asio::async_read(s, asio::buffer(in), use_awaitable);
+  const auto hello_length = in[7];
+  in.resize(lifeline::wire::header_size + hello_length);
+  co_await asio::async_read(s, asio::buffer(in.data() + lifeline::wire::header_size, hello_length),
+                            use_awaitable);
+  co_await asio::async_write(s, asio::buffer(bytes), use_awaitable);
+  std::vector<std::uint8_t> reply(lifeline::wire::header_size);
+  auto [ec, n] = co_await asio::async_read(s, asio::buffer(reply), asio::as_tuple(use_awaitable));
+  if (ec) co_return 0;
+  const auto r = lifeline::wire::decode(reply);
+  if (r.consumed == 0 && r.needed > 0) {
+    reply.resize(r.needed);
+    co_await asio::async_read(
+        s, asio::buffer(reply.data() + lifeline::wire::header_size, r.needed - lifeline::wire::header_size),
+        use_awaitable);
+  }
+  const auto f = lifeline::wire::decode(reply);
+  if (f.consumed == 0 || f.value.type != lifeline::wire::frame_type::error) co_return 0;
+  co_return static_cast<int>(f.value.value);
+}
+
+std::vector<std::uint8_t> frame(lifeline::wire::frame_type type, std::uint64_t value,
+                                lifeline::wire::bytes payload) {
+  const auto header = lifeline::wire::encode_header(type, value, payload);
+  std::vector<std::uint8_t> out(header.begin(), header.end());
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+// An established client and server session pair on loopback.
+struct pair_fixture {
+  asio::io_context io;
+  session_acceptor acceptor{io.get_executor(), loopback, quick_server()};
+  session client{io.get_executor(), quick_options()};
+  std::optional<session> server;
+
+  awaitable<void> connect() {
+    co_await client.async_connect(acceptor.local_endpoint(), use_awaitable);
+    server.emplace(co_await acceptor.async_accept(use_awaitable));
+  }
+};
+
+TEST(session, delivers_both_directions_exactly_once_across_repeated_resets) {
+  const std::uint64_t seed = 20261125;
+  std::printf("fault seed: %llu\n", static_cast<unsigned long long>(seed));
+  pair_fixture f;
+  const std::uint64_t total = 24u << 20;
+  std::uint64_t up = 0, down = 0;
+  int drops = 0;
+  lifeline::test::run_bounded(f.io, [&]() -> awaitable<void> {
+    co_await f.connect();
+    using namespace asio::experimental::awaitable_operators;
+    bool transfer_done = false;
+    auto faults = [&]() -> awaitable<void> {
+      std::mt19937_64 rng(seed);
+      asio::steady_timer t(co_await asio::this_coro::executor);
+      while (!transfer_done) {
+        t.expires_after(std::chrono::milliseconds(5 + rng() % 40));
+        co_await t.async_wait(use_awaitable);
+        if (transfer_done) break;
+        (rng() % 2 ? f.client : *f.server).drop_connection();
+        ++drops;
+      }
+    };
+    auto transfer = [&]() -> awaitable<void> {
+      auto [a, b] = co_await (receive_stream(*f.server, total, 1) && receive_stream(f.client, total, 2));
+      up = a;
+      down = b;
+      transfer_done = true;
+    };
+    co_await (transfer() && faults() && send_stream(f.client, total, 1, seed) &&
+              send_stream(*f.server, total, 2, seed + 1));
+  });
+  EXPECT_EQ(up, total) << "first wrong byte client to server";
+  EXPECT_EQ(down, total) << "first wrong byte server to client";
+  EXPECT_GT(drops, 5);
+  const auto stats = f.client.stats();
+  std::printf("drops %d, client resumes %llu, client resent %llu bytes, server resent %llu bytes\n", drops,
+              static_cast<unsigned long long>(stats.resumes),
+              static_cast<unsigned long long>(stats.bytes_resent),
+              static_cast<unsigned long long>(f.server->stats().bytes_resent));
+  EXPECT_GT(stats.resumes, 0u);
+}
+
+TEST(session, half_close_delivers_everything_then_eof) {
+  pair_fixture f;
+  lifeline::test::run_bounded(f.io, [&]() -> awaitable<void> {
+    co_await f.connect();
+    co_await send_stream(f.client, 100000, 7, 1);
+    co_await f.client.async_shutdown(use_awaitable);  // completes once the server acknowledged it all
+    EXPECT_EQ(co_await receive_stream(*f.server, 100000, 7), 100000u);
+    std::uint8_t byte;
+    auto [ec, n] = co_await f.server->async_read_some(asio::buffer(&byte, 1), asio::as_tuple(use_awaitable));
+    EXPECT_EQ(ec, asio::error::eof);
+    // The other direction is still open.
+    co_await send_stream(*f.server, 5000, 8, 2);
+    EXPECT_EQ(co_await receive_stream(f.client, 5000, 8), 5000u);
+    auto [wec, wn] =
+        co_await f.client.async_write_some(asio::buffer(&byte, 1), asio::as_tuple(use_awaitable));
+    EXPECT_EQ(wec, asio::error::shut_down);
+  });
+}
+
+TEST(session, full_replay_buffer_blocks_the_writer_until_acknowledged) {
+  asio::io_context io;
+  auto server_opts = quick_server();
+  server_opts.session.receive_capacity = 1u << 20;
+  session_acceptor acceptor(io.get_executor(), loopback, server_opts);
+  auto client_opts = quick_options();
+  client_opts.replay_capacity = 256u << 10;
+  session client(io.get_executor(), client_opts);
+  lifeline::test::run_bounded(io, [&]() -> awaitable<void> {
+    co_await client.async_connect(acceptor.local_endpoint(), use_awaitable);
+    auto server = co_await acceptor.async_accept(use_awaitable);
+    // The server reads nothing: its receive buffer, the sockets and then the replay buffer fill up.
+    const std::uint64_t total = 16u << 20;
+    bool written = false;
+    using namespace asio::experimental::awaitable_operators;
+    auto writer = [&]() -> awaitable<void> {
+      co_await send_stream(client, total, 3, 9);
+      written = true;
+    };
+    auto observer = [&]() -> awaitable<void> {
+      asio::steady_timer t(co_await asio::this_coro::executor, 1500ms);
+      co_await t.async_wait(use_awaitable);
+      EXPECT_FALSE(written) << "a full replay buffer must make the writer wait";
+      const auto s = client.stats();
+      // Everything accepted but not yet acknowledged sits in the replay buffer, which never exceeds its cap.
+      EXPECT_LT(s.bytes_written, total);
+      EXPECT_EQ(s.bytes_read, 0u);
+      EXPECT_EQ(co_await receive_stream(server, total, 3), total);
+    };
+    co_await (writer() && observer());
+    EXPECT_TRUE(written);
+  });
+}
+
+TEST(session, forged_resume_is_rejected_and_the_real_session_is_untouched) {
+  pair_fixture f;
+  lifeline::test::run_bounded(f.io, [&]() -> awaitable<void> {
+    co_await f.connect();
+    const auto id_hex = f.client.id();
+    EXPECT_EQ(id_hex.size(), 32u);
+    if (id_hex.size() != 32u) co_return;
+    lifeline::wire::resume_request forged;
+    for (std::size_t i = 0; i < 16; ++i)
+      forged.id[i] = static_cast<std::uint8_t>(std::stoi(id_hex.substr(2 * i, 2), nullptr, 16));
+    forged.proof.fill(0xAB);
+    const auto payload = lifeline::wire::encode(forged);
+    EXPECT_EQ(co_await raw_exchange(f.acceptor.local_endpoint(),
+                                    frame(lifeline::wire::frame_type::resume, 0, payload)),
+              static_cast<int>(errc::resume_rejected));
+    forged.id[0] ^= 1;  // an id the server never issued
+    const auto unknown = lifeline::wire::encode(forged);
+    EXPECT_EQ(co_await raw_exchange(f.acceptor.local_endpoint(),
+                                    frame(lifeline::wire::frame_type::resume, 0, unknown)),
+              static_cast<int>(errc::session_not_found));
+    co_await send_stream(f.client, 300000, 4, 1);
+    EXPECT_EQ(co_await receive_stream(*f.server, 300000, 4), 300000u);
+    EXPECT_EQ(f.client.stats().resets, 0u);
+  });
+}
+
+TEST(session, bad_peers_get_a_precise_error_and_the_server_keeps_serving) {
+  pair_fixture f;
+  lifeline::test::run_bounded(f.io, [&]() -> awaitable<void> {
+    co_await f.connect();
+    const auto ep = f.acceptor.local_endpoint();
+    std::vector<std::uint8_t> garbage(64, 0x5A);
+    EXPECT_EQ(co_await raw_exchange(ep, garbage), static_cast<int>(errc::malformed_frame));
+
+    auto oversized = frame(lifeline::wire::frame_type::client_hello, 0, {});
+    oversized[5] = 0x20;  // 2 MiB announced
+    EXPECT_EQ(co_await raw_exchange(ep, oversized), static_cast<int>(errc::frame_too_large));
+
+    lifeline::wire::client_hello future;
+    future.version = 99;
+    EXPECT_EQ(co_await raw_exchange(
+                  ep, frame(lifeline::wire::frame_type::client_hello, 0, lifeline::wire::encode(future))),
+              static_cast<int>(errc::unsupported_version));
+
+    auto corrupted = frame(lifeline::wire::frame_type::client_hello, 0,
+                           lifeline::wire::encode(lifeline::wire::client_hello{}));
+    corrupted[30] ^= 0x01;
+    EXPECT_EQ(co_await raw_exchange(ep, corrupted), static_cast<int>(errc::integrity_error));
+
+    EXPECT_EQ(co_await raw_exchange(ep, frame(lifeline::wire::frame_type::data, 0, garbage)),
+              static_cast<int>(errc::malformed_frame));
+
+    // The established session was never disturbed, and new sessions are still served.
+    co_await send_stream(*f.server, 200000, 5, 1);
+    EXPECT_EQ(co_await receive_stream(f.client, 200000, 5), 200000u);
+    session other(f.io.get_executor(), quick_options());
+    co_await other.async_connect(ep, use_awaitable);
+    auto other_server = co_await f.acceptor.async_accept(use_awaitable);
+    co_await send_stream(other, 1000, 6, 1);
+    EXPECT_EQ(co_await receive_stream(other_server, 1000, 6), 1000u);
+  });
+}
+
+TEST(session, a_server_that_lost_the_session_gives_the_client_a_clear_error) {
+  asio::io_context io;
+  auto acceptor = std::make_unique<session_acceptor>(io.get_executor(), loopback, quick_server());
+  const auto ep = acceptor->local_endpoint();
+  session client(io.get_executor(), quick_options());
+  lifeline::test::run_bounded(io, [&]() -> awaitable<void> {
+    co_await client.async_connect(ep, use_awaitable);
+    { auto server = co_await acceptor->async_accept(use_awaitable); }  // the server drops it
+    acceptor.reset();
+    // A new server on the same port: it has never heard of this session.
+    session_acceptor restarted(io.get_executor(), ep, quick_server());
+    client.drop_connection();
+    std::uint8_t byte;
+    auto [ec, n] = co_await client.async_read_some(asio::buffer(&byte, 1), asio::as_tuple(use_awaitable));
+    EXPECT_TRUE(ec == errc::session_not_found || ec == errc::session_closed) << ec.message();
+    EXPECT_EQ(ec, lifeline::condition::session_lost);
+  });
+}
+
+TEST(session, pre_shared_key_admits_the_right_key_only) {
+  asio::io_context io;
+  auto server_opts = quick_server();
+  server_opts.session.psk = "correct horse battery staple";
+  session_acceptor acceptor(io.get_executor(), loopback, server_opts);
+  lifeline::test::run_bounded(io, [&]() -> awaitable<void> {
+    auto wrong_opts = quick_options();
+    wrong_opts.psk = "wrong";
+    session wrong(io.get_executor(), wrong_opts);
+    auto [ec] = co_await wrong.async_connect(acceptor.local_endpoint(), asio::as_tuple(use_awaitable));
+    EXPECT_EQ(ec, errc::resume_rejected);
+
+    session none(io.get_executor(), quick_options());
+    auto [ec2] = co_await none.async_connect(acceptor.local_endpoint(), asio::as_tuple(use_awaitable));
+    EXPECT_EQ(ec2, errc::resume_rejected);
+
+    auto right_opts = quick_options();
+    right_opts.psk = server_opts.session.psk;
+    session right(io.get_executor(), right_opts);
+    co_await right.async_connect(acceptor.local_endpoint(), use_awaitable);
+    auto server = co_await acceptor.async_accept(use_awaitable);
+    right.drop_connection();  // resuming proves the derived secret matches on both sides
+    co_await send_stream(right, 50000, 1, 1);
+    EXPECT_EQ(co_await receive_stream(server, 50000, 1), 50000u);
+  });
+}
+
+TEST(session, session_limit_refuses_new_sessions_with_a_clear_error) {
+  asio::io_context io;
+  auto server_opts = quick_server();
+  server_opts.max_sessions = 1;
+  session_acceptor acceptor(io.get_executor(), loopback, server_opts);
+  lifeline::test::run_bounded(io, [&]() -> awaitable<void> {
+    session first(io.get_executor(), quick_options());
+    co_await first.async_connect(acceptor.local_endpoint(), use_awaitable);
+    session second(io.get_executor(), quick_options());
+    auto [ec] = co_await second.async_connect(acceptor.local_endpoint(), asio::as_tuple(use_awaitable));
+    EXPECT_EQ(ec, errc::session_limit_reached);
+    EXPECT_EQ(acceptor.session_count(), 1u);
+  });
+}
+
+TEST(session_options, out_of_range_values_are_refused_with_a_reason) {
+  lifeline::session_options o;
+  std::string why;
+  EXPECT_FALSE(o.validate(&why));
+  o.receive_capacity = 1000;
+  EXPECT_EQ(o.validate(&why), errc::invalid_argument);
+  EXPECT_NE(why.find("receive_capacity"), std::string::npos);
+  o = {};
+  o.heartbeat_timeout = o.heartbeat_interval;
+  EXPECT_EQ(o.validate(&why), errc::invalid_argument);
+  EXPECT_NE(why.find("heartbeat_timeout"), std::string::npos);
+}
+
+TEST(retry_policy, full_jitter_stays_under_the_capped_exponential) {
+  lifeline::retry_policy p;
+  p.base = 100ms;
+  p.cap = 1000ms;
+  EXPECT_EQ(p.delay(0, 100), 100ms);  // 100 % (100 + 1)
+  EXPECT_LE(p.delay(3, 123456789), 800ms);
+  EXPECT_LE(p.delay(20, ~0ull), 1000ms);
+  EXPECT_EQ(p.delay(5, 0), 0ms);
+  std::mt19937_64 rng(7);
+  for (unsigned attempt = 0; attempt < 40; ++attempt) {
+    EXPECT_LE(p.delay(attempt, rng()),
+              std::min(1000ms, attempt < 30 ? 100ms * (1 << std::min(attempt, 20u)) : 1000ms));
+  }
+}
+
+}  // namespace
+
+#include "support/certs.hpp"
+
+#include <boost/asio/ssl.hpp>
+
+namespace {
+
+std::shared_ptr<asio::ssl::context> server_tls(const lifeline::test::test_certs& c, bool require_client) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->use_certificate_chain_file(c.server_cert.string());
+  ctx->use_private_key_file(c.server_key.string(), asio::ssl::context::pem);
+  if (require_client) {
+    ctx->load_verify_file(c.ca.string());
+    ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  }
+  return ctx;
+}
+
+std::shared_ptr<asio::ssl::context> client_tls(const std::filesystem::path& ca,
+                                               const lifeline::test::test_certs* cert) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  ctx->load_verify_file(ca.string());
+  ctx->set_verify_mode(asio::ssl::verify_peer);
+  if (cert) {
+    ctx->use_certificate_chain_file(cert->client_cert.string());
+    ctx->use_private_key_file(cert->client_key.string(), asio::ssl::context::pem);
+  }
+  return ctx;
+}
+
+TEST(session_tls, carries_the_stream_and_resumes_over_tls_with_client_certificates) {
+  lifeline::test::test_certs certs;
+  ASSERT_TRUE(certs.make()) << "the openssl command could not make test certificates";
+  asio::io_context io;
+  auto server_opts = quick_server();
+  server_opts.session.tls = server_tls(certs, true);
+  session_acceptor acceptor(io.get_executor(), loopback, server_opts);
+  auto client_opts = quick_options();
+  client_opts.tls = client_tls(certs.ca, &certs);
+  client_opts.tls_server_name = "localhost";
+  session client(io.get_executor(), client_opts);
+  lifeline::test::run_bounded(io, [&]() -> awaitable<void> {
+    co_await client.async_connect(acceptor.local_endpoint(), use_awaitable);
+    auto server = co_await acceptor.async_accept(use_awaitable);
+    co_await send_stream(client, 3u << 20, 11, 1);
+    client.drop_connection();
+    co_await send_stream(server, 1u << 20, 12, 2);
+    EXPECT_EQ(co_await receive_stream(server, 3u << 20, 11), 3u << 20);
+    EXPECT_EQ(co_await receive_stream(client, 1u << 20, 12), 1u << 20);
+    EXPECT_EQ(client.stats().resumes, 1u);
+  });
+}
+
+TEST(session_tls, refuses_an_untrusted_server_and_a_client_without_a_certificate) {
+  lifeline::test::test_certs certs;
+  ASSERT_TRUE(certs.make()) << "the openssl command could not make test certificates";
+  asio::io_context io;
+  auto server_opts = quick_server();
+  server_opts.session.tls = server_tls(certs, true);
+  session_acceptor acceptor(io.get_executor(), loopback, server_opts);
+  lifeline::test::run_bounded(io, [&]() -> awaitable<void> {
+    auto untrusting = quick_options();
+    untrusting.tls = client_tls(certs.other_ca, &certs);
+    session a(io.get_executor(), untrusting);
+    auto [ec] = co_await a.async_connect(acceptor.local_endpoint(), asio::as_tuple(use_awaitable));
+    EXPECT_TRUE(ec) << "a server whose certificate the client does not trust must be refused";
+
+    auto anonymous = quick_options();
+    anonymous.tls = client_tls(certs.ca, nullptr);
+    session b(io.get_executor(), anonymous);
+    auto [ec2] = co_await b.async_connect(acceptor.local_endpoint(), asio::as_tuple(use_awaitable));
+    EXPECT_TRUE(ec2) << "a client without a certificate must be refused";
+
+    auto wrong_name = quick_options();
+    wrong_name.tls = client_tls(certs.ca, &certs);
+    wrong_name.tls_server_name = "not-localhost.example";
+    session c(io.get_executor(), wrong_name);
+    auto [ec3] = co_await c.async_connect(acceptor.local_endpoint(), asio::as_tuple(use_awaitable));
+    EXPECT_TRUE(ec3) << "a certificate for another name must be refused";
+    EXPECT_EQ(acceptor.session_count(), 0u);
+  });
+}
+
+}  // namespace

@@ -1,0 +1,216 @@
+// `lifeline tunnel`, run as an operator runs it: the real binaries, real sockets on loopback, a target
+// program at the far end; data, half-closes, resets and refusals carried end to end.
+#include "support/child_process.hpp"
+
+#include <gtest/gtest.h>
+#include <boost/asio.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using lifeline::test::child_process;
+using namespace std::chrono_literals;
+
+const auto loopback = asio::ip::make_address("127.0.0.1");
+
+// Reads with a deadline, so that a broken tunnel fails the test instead of hanging it.
+void set_timeout(tcp::socket& s, std::chrono::seconds t) {
+  timeval tv{static_cast<time_t>(t.count()), 0};
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+// A tunnel server and client started from the real binary; the client's local port is where programs
+// connect.
+struct tunnel_pair {
+  std::unique_ptr<child_process> server, client;
+  std::uint16_t port = 0;
+
+  bool start(std::uint16_t target_port, const std::vector<std::string>& server_extra = {},
+             const std::vector<std::string>& client_extra = {}) {
+    std::vector<std::string> s = {LIFELINE_CLI,
+                                  "tunnel",
+                                  "server",
+                                  "--listen",
+                                  "127.0.0.1:0",
+                                  "--to",
+                                  "127.0.0.1:" + std::to_string(target_port)};
+    s.insert(s.end(), server_extra.begin(), server_extra.end());
+    server = std::make_unique<child_process>(s);
+    const auto server_port = server->wait_for(R"(tunnel server listening on 127\.0\.0\.1:(\d+))");
+    if (!server_port) return false;
+    std::vector<std::string> c = {
+        LIFELINE_CLI, "tunnel", "client", "--listen", "127.0.0.1:0", "--server", "127.0.0.1:" + *server_port};
+    c.insert(c.end(), client_extra.begin(), client_extra.end());
+    client = std::make_unique<child_process>(c);
+    const auto client_port = client->wait_for(R"(tunnel client listening on 127\.0\.0\.1:(\d+))");
+    if (!client_port) return false;
+    port = static_cast<std::uint16_t>(std::stoi(*client_port));
+    return true;
+  }
+};
+
+// A target that echoes what it reads and passes the half-close back, on its own thread.
+struct echo_target {
+  asio::io_context io;
+  tcp::acceptor acceptor{io, {loopback, 0}};
+  std::thread thread;
+  boost::system::error_code last_error;
+
+  void serve_one() {
+    thread = std::thread([this] {
+      tcp::socket s(io);
+      acceptor.accept(s);
+      set_timeout(s, 30s);
+      std::vector<char> buffer(65536);
+      boost::system::error_code ec;
+      while (true) {
+        const auto n = s.read_some(asio::buffer(buffer), ec);
+        if (ec) break;
+        asio::write(s, asio::buffer(buffer.data(), n), ec);
+        if (ec) break;
+      }
+      last_error = ec;
+      if (ec == asio::error::eof) s.shutdown(tcp::socket::shutdown_send, ec);
+    });
+  }
+  ~echo_target() {
+    if (thread.joinable()) thread.join();
+  }
+};
+
+std::vector<char> random_bytes(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<char> v(n);
+  for (auto& c : v) c = static_cast<char>(rng());
+  return v;
+}
+
+TEST(tunnel, carries_data_and_a_half_close_end_to_end) {
+  echo_target target;
+  target.serve_one();
+  tunnel_pair t;
+  ASSERT_TRUE(t.start(target.acceptor.local_endpoint().port())) << t.server->output() << t.client->output();
+
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect({loopback, t.port});
+  set_timeout(s, 30s);
+  const auto data = random_bytes(3 << 20, 42);
+  std::thread writer([&] {
+    asio::write(s, asio::buffer(data));
+    s.shutdown(tcp::socket::shutdown_send);  // the target must see EOF, and still answer
+  });
+  std::vector<char> echoed;
+  std::vector<char> buffer(65536);
+  boost::system::error_code ec;
+  while (true) {
+    const auto n = s.read_some(asio::buffer(buffer), ec);
+    if (ec) break;
+    echoed.insert(echoed.end(), buffer.begin(), buffer.begin() + static_cast<long>(n));
+  }
+  writer.join();
+  EXPECT_EQ(ec, asio::error::eof) << ec.message();
+  EXPECT_EQ(echoed.size(), data.size());
+  EXPECT_TRUE(echoed == data) << "echoed bytes differ";
+  target.thread.join();
+  EXPECT_EQ(target.last_error, asio::error::eof) << "the target saw the half-close as EOF";
+}
+
+TEST(tunnel, a_refused_target_resets_the_programs_connection) {
+  std::uint16_t closed_port;
+  {
+    asio::io_context io;
+    tcp::acceptor a(io, {loopback, 0});
+    closed_port = a.local_endpoint().port();
+  }
+  tunnel_pair t;
+  ASSERT_TRUE(t.start(closed_port));
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect({loopback, t.port});
+  set_timeout(s, 20s);
+  char byte;
+  boost::system::error_code ec;
+  s.read_some(asio::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, asio::error::connection_reset) << ec.message();
+  EXPECT_TRUE(t.server->wait_for("target 127.0.0.1:" + std::to_string(closed_port) + " failed"))
+      << t.server->output();
+}
+
+TEST(tunnel, a_programs_reset_reaches_the_target_as_a_reset) {
+  echo_target target;
+  target.serve_one();
+  tunnel_pair t;
+  ASSERT_TRUE(t.start(target.acceptor.local_endpoint().port()));
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect({loopback, t.port});
+  asio::write(s, asio::buffer("hello", 5));
+  char echo[5];
+  set_timeout(s, 20s);
+  asio::read(s, asio::buffer(echo));
+  s.set_option(asio::socket_base::linger(true, 0));
+  s.close();
+  target.thread.join();
+  EXPECT_EQ(target.last_error, asio::error::connection_reset) << target.last_error.message();
+}
+
+TEST(tunnel, a_port_in_use_is_a_clear_error) {
+  asio::io_context io;
+  tcp::acceptor busy(io, {loopback, 0});
+  child_process server({LIFELINE_CLI, "tunnel", "server", "--listen",
+                        "127.0.0.1:" + std::to_string(busy.local_endpoint().port()), "--to", "127.0.0.1:9"});
+  EXPECT_EQ(server.wait_exit(), 1);
+  const auto out = server.output();
+  EXPECT_NE(out.find("cannot listen on 127.0.0.1:"), std::string::npos) << out;
+  EXPECT_NE(out.find("in use"), std::string::npos) << out;
+}
+
+TEST(tunnel, refuses_to_listen_beyond_loopback_without_authentication) {
+  child_process server({LIFELINE_CLI, "tunnel", "server", "--listen", "0.0.0.0:0", "--to", "127.0.0.1:9"});
+  EXPECT_EQ(server.wait_exit(), 2);
+  EXPECT_NE(server.output().find("refusing to listen on 0.0.0.0:0 without authentication"), std::string::npos)
+      << server.output();
+}
+
+TEST(tunnel, bad_arguments_get_clear_errors) {
+  child_process no_port(
+      {LIFELINE_CLI, "tunnel", "client", "--listen", "127.0.0.1", "--server", "127.0.0.1:1"});
+  EXPECT_EQ(no_port.wait_exit(), 2);
+  EXPECT_NE(no_port.output().find("'127.0.0.1' is not HOST:PORT"), std::string::npos) << no_port.output();
+  child_process missing_key({LIFELINE_CLI, "tunnel", "client", "--listen", "127.0.0.1:0", "--server",
+                             "127.0.0.1:1", "--psk-file", "/nonexistent/key"});
+  EXPECT_EQ(missing_key.wait_exit(), 2);
+  EXPECT_NE(missing_key.output().find("cannot read the key file '/nonexistent/key'"), std::string::npos)
+      << missing_key.output();
+}
+
+TEST(tunnel, a_wrong_key_is_turned_away_and_logged) {
+  const auto dir = std::filesystem::temp_directory_path() / ("lifeline-keys-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "right") << "0123456789abcdef-right\n";
+  std::ofstream(dir / "wrong") << "0123456789abcdef-wrong\n";
+  echo_target target;
+  tunnel_pair t;
+  ASSERT_TRUE(t.start(target.acceptor.local_endpoint().port(), {"--psk-file", (dir / "right").string()},
+                      {"--psk-file", (dir / "wrong").string()}));
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect({loopback, t.port});
+  set_timeout(s, 20s);
+  char byte;
+  boost::system::error_code ec;
+  s.read_some(asio::buffer(&byte, 1), ec);
+  EXPECT_EQ(ec, asio::error::connection_reset) << ec.message();
+  EXPECT_TRUE(t.server->wait_for("wrong pre-shared key")) << t.server->output();
+  EXPECT_TRUE(t.client->wait_for("cannot reach the tunnel server")) << t.client->output();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace

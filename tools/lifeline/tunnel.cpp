@@ -1,0 +1,255 @@
+// `lifeline tunnel server|client`: carries any TCP program's connections over resumable sessions.
+#include "commands.hpp"
+
+#include <lifeline/tunnel.hpp>
+
+#include <fmt/chrono.h>
+#include <fmt/core.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+namespace lifeline::cli {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+struct tunnel_args {
+  std::string listen;
+  std::string target;  // server: --to; client: --server
+  std::string psk_file;
+  std::string tls_cert, tls_key, tls_ca, tls_name;
+  bool insecure = false;
+  std::size_t max_connections = 1024;
+  std::size_t replay_kib = 8192;
+  std::size_t max_memory_mib = 4096;
+  unsigned heartbeat_ms = 1000;
+  unsigned timeout_ms = 5000;
+  unsigned deadline_s = 60;
+};
+
+struct host_port {
+  std::string host;
+  std::string port;
+};
+
+// "HOST:PORT" or "[V6]:PORT".
+std::optional<host_port> split(const std::string& text) {
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find("]:");
+    if (close == std::string::npos) return std::nullopt;
+    return host_port{text.substr(1, close - 1), text.substr(close + 2)};
+  }
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
+  return host_port{text.substr(0, colon), text.substr(colon + 1)};
+}
+
+std::string now() {
+  return fmt::format("{:%H:%M:%S}",
+                     std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+}
+
+void say(const std::string& line) {
+  fmt::print("{} {}\n", now(), line);
+  std::fflush(stdout);
+}
+
+std::string show(const tcp::endpoint& e) {
+  return e.address().is_v6() ? fmt::format("[{}]:{}", e.address().to_string(), e.port())
+                             : fmt::format("{}:{}", e.address().to_string(), e.port());
+}
+
+int run_tunnel(const tunnel_args& a, bool server_side) {
+  const char* who = server_side ? "lifeline tunnel server" : "lifeline tunnel client";
+  const auto listen = split(a.listen);
+  const auto target = split(a.target);
+  if (!listen || !target) {
+    fmt::print(stderr, "{}: '{}' is not HOST:PORT\n", who, !listen ? a.listen : a.target);
+    return exit_usage;
+  }
+
+  tunnel_options options;
+  options.max_connections = a.max_connections;
+  options.session.replay_capacity = a.replay_kib * 1024;
+  options.session.heartbeat_interval = std::chrono::milliseconds(a.heartbeat_ms);
+  options.session.heartbeat_timeout = std::chrono::milliseconds(a.timeout_ms);
+  options.session.retry.deadline = std::chrono::seconds(a.deadline_s);
+  options.log = say;
+  if (!a.psk_file.empty()) {
+    std::ifstream in(a.psk_file);
+    if (!in) {
+      fmt::print(stderr, "{}: cannot read the key file '{}'\n", who, a.psk_file);
+      return exit_usage;
+    }
+    std::stringstream content;
+    content << in.rdbuf();
+    options.session.psk = content.str();
+    while (!options.session.psk.empty() &&
+           std::isspace(static_cast<unsigned char>(options.session.psk.back()))) {
+      options.session.psk.pop_back();
+    }
+    if (options.session.psk.size() < 16) {
+      fmt::print(stderr, "{}: the key in '{}' is shorter than 16 bytes\n", who, a.psk_file);
+      return exit_usage;
+    }
+  } else if (const char* env = std::getenv("LIFELINE_PSK"); env && *env) {
+    options.session.psk = env;
+  }
+  if (!a.tls_cert.empty() || !a.tls_ca.empty()) {
+    if (server_side && (a.tls_cert.empty() || a.tls_key.empty())) {
+      fmt::print(stderr, "{}: TLS needs both --tls-cert and --tls-key on the server\n", who);
+      return exit_usage;
+    }
+    if (a.tls_cert.empty() != a.tls_key.empty()) {
+      fmt::print(stderr, "{}: --tls-cert and --tls-key go together\n", who);
+      return exit_usage;
+    }
+    try {
+      namespace ssl = asio::ssl;
+      auto ctx =
+          std::make_shared<ssl::context>(server_side ? ssl::context::tls_server : ssl::context::tls_client);
+      ctx->set_options(ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+      if (!a.tls_cert.empty()) {
+        ctx->use_certificate_chain_file(a.tls_cert);
+        ctx->use_private_key_file(a.tls_key, ssl::context::pem);
+      }
+      if (!a.tls_ca.empty()) {
+        ctx->load_verify_file(a.tls_ca);
+        ctx->set_verify_mode(server_side ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert
+                                         : ssl::verify_peer);
+      } else if (!server_side) {
+        ctx->set_default_verify_paths();
+        ctx->set_verify_mode(ssl::verify_peer);
+      }
+      options.session.tls = ctx;
+      options.session.tls_server_name = a.tls_name;
+    } catch (const boost::system::system_error& e) {
+      fmt::print(stderr, "{}: cannot load the TLS files: {}\n", who, e.code().message());
+      return exit_usage;
+    }
+  }
+  std::string why;
+  if (options.session.validate(&why)) {
+    fmt::print(stderr, "{}: {}\n", who, why);
+    return exit_usage;
+  }
+
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  boost::system::error_code ec;
+  const auto listen_results = resolver.resolve(listen->host, listen->port, ec);
+  if (ec || listen_results.empty()) {
+    fmt::print(stderr, "{}: cannot resolve the listen address '{}': {}\n", who, a.listen, ec.message());
+    return exit_usage;
+  }
+  const tcp::endpoint listen_ep = *listen_results.begin();
+  const bool authenticated = !options.session.psk.empty() || options.session.tls;
+  if (!authenticated && !listen_ep.address().is_loopback()) {
+    if (!a.insecure) {
+      fmt::print(stderr,
+                 "{}: refusing to listen on {} without authentication; give --psk-file (or LIFELINE_PSK) or "
+                 "TLS files, or --insecure to accept anyone who can reach it\n",
+                 who, show(listen_ep));
+      return exit_usage;
+    }
+    say(fmt::format("warning: listening on {} with no authentication (--insecure)", show(listen_ep)));
+  } else if (!authenticated) {
+    say("note: no pre-shared key and no TLS; listening on loopback only");
+  }
+
+  try {
+    std::unique_ptr<tunnel_server> server;
+    std::unique_ptr<tunnel_client> client;
+    if (server_side) {
+      server = std::make_unique<tunnel_server>(io.get_executor(), listen_ep, target->host, target->port,
+                                               options, a.max_memory_mib << 20);
+      say(fmt::format("tunnel server listening on {}, forwarding to {}", show(server->local_endpoint()),
+                      a.target));
+    } else {
+      const auto server_results = resolver.resolve(target->host, target->port, ec);
+      if (ec || server_results.empty()) {
+        fmt::print(stderr, "{}: cannot resolve the server address '{}': {}\n", who, a.target, ec.message());
+        return exit_usage;
+      }
+      client =
+          std::make_unique<tunnel_client>(io.get_executor(), listen_ep, *server_results.begin(), options);
+      say(fmt::format("tunnel client listening on {}, tunnelling to {}", show(client->local_endpoint()),
+                      show(*server_results.begin())));
+    }
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code, int signal) {
+      say(fmt::format("signal {}: shutting down", signal));
+      if (server) server->close();
+      if (client) client->close();
+      io.stop();
+    });
+    io.run();
+  } catch (const boost::system::system_error& e) {
+    fmt::print(stderr, "{}: cannot listen on {}: {}\n", who, a.listen, e.code().message());
+    return exit_failure;
+  }
+  return exit_ok;
+}
+
+void add_common(CLI::App* sub, tunnel_args& a) {
+  sub->add_option("--psk-file", a.psk_file,
+                  "File holding the pre-shared key (at least 16 bytes; or env LIFELINE_PSK)");
+  sub->add_option("--tls-cert", a.tls_cert, "TLS certificate chain (PEM); the server's, or the client's own")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--tls-key", a.tls_key, "TLS private key (PEM) for --tls-cert")->check(CLI::ExistingFile);
+  sub->add_option("--tls-ca", a.tls_ca,
+                  "CA to trust: the server's on the client; clients' (required) on the server")
+      ->check(CLI::ExistingFile);
+  sub->add_flag("--insecure", a.insecure, "Allow listening beyond loopback without authentication");
+  sub->add_option("--max-connections", a.max_connections, "Connections open at once")
+      ->check(CLI::Range(1, 1000000));
+  sub->add_option("--replay-kib", a.replay_kib, "Replay buffer per connection, KiB")
+      ->check(CLI::Range(64, 1 << 20));
+  sub->add_option("--heartbeat-ms", a.heartbeat_ms, "Heartbeat interval")->check(CLI::Range(10, 600000));
+  sub->add_option("--timeout-ms", a.timeout_ms, "Silence after which the link is declared dead")
+      ->check(CLI::Range(20, 3600000));
+  sub->add_option("--deadline-s", a.deadline_s, "Give a broken connection up after this long")
+      ->check(CLI::Range(1, 86400));
+  sub->set_config("--config", "", "Read these options from a TOML or INI file");
+}
+
+}  // namespace
+
+command add_tunnel(CLI::App& app) {
+  auto server_args = std::make_shared<tunnel_args>();
+  auto client_args = std::make_shared<tunnel_args>();
+  auto* tunnel =
+      app.add_subcommand("tunnel", "Carry TCP connections over sessions that survive a dropped link");
+  tunnel->require_subcommand(1);
+  auto* server =
+      tunnel->add_subcommand("server", "Accept tunnel clients and connect each connection to a target");
+  server->add_option("--listen", server_args->listen, "Address to accept tunnel clients on, HOST:PORT")
+      ->required();
+  server->add_option("--to", server_args->target, "Target to connect each connection to, HOST:PORT")
+      ->required();
+  server->add_option("--max-memory-mib", server_args->max_memory_mib, "Replay memory for all sessions, MiB")
+      ->check(CLI::Range(1, 1 << 20));
+  add_common(server, *server_args);
+  auto* client =
+      tunnel->add_subcommand("client", "Accept local connections and carry each to the tunnel server");
+  client->add_option("--listen", client_args->listen, "Local address programs connect to, HOST:PORT")
+      ->required();
+  client->add_option("--server", client_args->target, "The tunnel server, HOST:PORT")->required();
+  client->add_option("--tls-name", client_args->tls_name,
+                     "Name to verify the server's certificate against (and SNI)");
+  add_common(client, *client_args);
+  return {tunnel, [=] {
+            return server->parsed() ? run_tunnel(*server_args, true) : run_tunnel(*client_args, false);
+          }};
+}
+
+}  // namespace lifeline::cli
