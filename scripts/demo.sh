@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release --target lifeline_cli
-exec build/release/lifeline explain 10052 "$@"
+exec build/release/tools/lifeline/lifeline demo "$@"

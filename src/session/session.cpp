@@ -413,7 +413,7 @@ asio::awaitable<std::error_code> session_impl::read_loop(std::shared_ptr<transpo
                                                asio::as_tuple(use_awaitable));
     if (ec) {
       if (ec == asio::error::eof && done()) co_return std::error_code();
-      co_return ec == asio::error::eof ? make_error_code(errc::connection_reset) : std::error_code(ec);
+      co_return ec;  // an end of file here is a lost path or a vanished peer, never a clean end (R17)
     }
     have += n;
     last_inbound_ = clock::now();

@@ -24,5 +24,6 @@ command add_explain(CLI::App& app);
 command add_doctor(CLI::App& app);
 command add_tunnel(CLI::App& app);
 command add_chaos(CLI::App& app);
+command add_demo(CLI::App& app);
 
 }  // namespace lifeline::cli

@@ -12,10 +12,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", LIFELINE_VERSION);
 
   const command commands[] = {
-      add_explain(app),
-      add_doctor(app),
+      add_explain(app), add_doctor(app),
 #ifdef LIFELINE_WITH_SESSION
-      add_tunnel(app),
+      add_tunnel(app),  add_demo(app),
 #endif
       add_chaos(app),
   };
