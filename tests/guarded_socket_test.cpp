@@ -20,16 +20,16 @@ using asio::ip::tcp;
 using namespace std::chrono_literals;
 
 struct loopback_pair {
-  tcp::socket near;
+  tcp::socket local;
   tcp::socket peer;
 };
 
 loopback_pair connect_loopback(asio::io_context& io) {
   tcp::acceptor acceptor(io, {asio::ip::address_v4::loopback(), 0});
-  tcp::socket near(io);
-  near.connect(acceptor.local_endpoint());
+  tcp::socket local(io);
+  local.connect(acceptor.local_endpoint());
   tcp::socket peer = acceptor.accept();
-  return {std::move(near), std::move(peer)};
+  return {std::move(local), std::move(peer)};
 }
 
 struct outcome {
@@ -46,7 +46,7 @@ struct outcome {
 TEST(guarded_socket, carries_data_both_ways_under_async_read_and_write) {
   asio::io_context io;
   auto pair = connect_loopback(io);
-  lifeline::guarded_socket guarded(std::move(pair.near));
+  lifeline::guarded_socket guarded(std::move(pair.local));
   ASSERT_FALSE(guarded.set_options(lifeline::matched_options(5s, 1s, 3)));
 
   const std::string request = "ping over a guarded socket";
@@ -71,7 +71,7 @@ TEST(guarded_socket, carries_data_both_ways_under_async_read_and_write) {
 TEST(guarded_socket, an_orderly_close_is_end_of_file_not_a_failure) {
   asio::io_context io;
   auto pair = connect_loopback(io);
-  lifeline::guarded_socket guarded(std::move(pair.near));
+  lifeline::guarded_socket guarded(std::move(pair.local));
   std::array<char, 16> buffer{};
   outcome read;
   guarded.async_read_some(asio::buffer(buffer), read.handler());
@@ -86,7 +86,7 @@ TEST(guarded_socket,
      a_reset_fails_pending_operations_with_network_reset_and_later_ones_with_connection_reset) {
   asio::io_context io;
   auto pair = connect_loopback(io);
-  lifeline::guarded_socket guarded(std::move(pair.near));
+  lifeline::guarded_socket guarded(std::move(pair.local));
   std::array<char, 16> buffer{};
   outcome pending;
   guarded.async_read_some(asio::buffer(buffer), pending.handler());
@@ -116,7 +116,7 @@ TEST(guarded_socket,
 TEST(guarded_socket, a_write_into_a_reset_connection_latches_the_failure) {
   asio::io_context io;
   auto pair = connect_loopback(io);
-  lifeline::guarded_socket guarded(std::move(pair.near));
+  lifeline::guarded_socket guarded(std::move(pair.local));
   pair.peer.set_option(asio::socket_base::linger(true, 0));
   pair.peer.close();  // on loopback the RST has arrived when close() returns
   outcome wrote;
@@ -132,7 +132,7 @@ TEST(guarded_socket, a_write_into_a_reset_connection_latches_the_failure) {
 TEST(guarded_socket, both_pending_operations_report_the_failure_one_error_between_them) {
   asio::io_context io;
   auto pair = connect_loopback(io);
-  lifeline::guarded_socket guarded(std::move(pair.near));
+  lifeline::guarded_socket guarded(std::move(pair.local));
   // Fill the send buffer (the peer never reads) so that the next write stays pending.
   guarded.next_layer().non_blocking(true);
   const std::string chunk(64 * 1024, 'x');
@@ -161,7 +161,7 @@ TEST(guarded_socket, both_pending_operations_report_the_failure_one_error_betwee
 TEST(guarded_socket, end_of_file_on_a_torn_down_connection_is_a_failure) {
   asio::io_context io;
   auto pair = connect_loopback(io);
-  lifeline::guarded_socket guarded(std::move(pair.near));
+  lifeline::guarded_socket guarded(std::move(pair.local));
   std::array<char, 16> buffer{};
   outcome read;
   guarded.async_read_some(asio::buffer(buffer), read.handler());
@@ -180,7 +180,7 @@ TEST(guarded_socket, end_of_file_on_a_torn_down_connection_is_a_failure) {
 TEST(guarded_socket, cancelling_is_not_a_failure) {
   asio::io_context io;
   auto pair = connect_loopback(io);
-  lifeline::guarded_socket guarded(std::move(pair.near));
+  lifeline::guarded_socket guarded(std::move(pair.local));
   ASSERT_FALSE(guarded.set_options(lifeline::matched_options(5s, 1s, 3)));
   std::array<char, 16> buffer{};
   outcome read;
@@ -198,7 +198,7 @@ TEST(guarded_socket, destroying_it_aborts_pending_operations_and_its_deadline) {
   std::array<char, 16> buffer{};
   outcome read;
   {
-    lifeline::guarded_socket guarded(std::move(pair.near));
+    lifeline::guarded_socket guarded(std::move(pair.local));
     ASSERT_FALSE(guarded.set_options(lifeline::matched_options(5s, 1s, 3)));
     guarded.async_read_some(asio::buffer(buffer), read.handler());
   }
