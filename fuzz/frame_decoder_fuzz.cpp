@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (r.consumed > in.size() || r.value.payload.size() + lifeline::wire::header_size != r.consumed)
       std::abort();
     // A frame accepted must re-encode to the same header.
-    const auto header = lifeline::wire::encode_header(r.value.type, r.value.value, r.value.payload);
+    const auto header =
+        lifeline::wire::encode_header(r.value.type, r.value.value, r.value.payload, {}, r.value.flags);
     if (!std::equal(header.begin(), header.end(), in.begin())) std::abort();
     in = in.subspan(r.consumed);
   }

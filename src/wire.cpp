@@ -112,9 +112,11 @@ std::string_view to_string(frame_type t) noexcept {
   return "UNKNOWN";
 }
 
-header_bytes encode_header(frame_type type, std::uint64_t value, bytes payload, bytes payload_tail) {
+header_bytes encode_header(frame_type type, std::uint64_t value, bytes payload, bytes payload_tail,
+                           std::uint8_t flags) {
   header_bytes h{};
   h[0] = static_cast<std::uint8_t>(type);
+  h[1] = flags;
   put32(h.data() + 4, static_cast<std::uint32_t>(payload.size() + payload_tail.size()));
   put64(h.data() + 8, value);
   put64(h.data() + 16, checksum(h.data(), payload, payload_tail));
@@ -128,7 +130,7 @@ decode_result decode(bytes in) noexcept {
     return r;
   }
   const auto* h = in.data();
-  if (!known_type(h[0]) || h[1] != 0 || h[2] != 0 || h[3] != 0) {  // R1
+  if (!known_type(h[0]) || (h[1] & ~flag_paused) != 0 || h[2] != 0 || h[3] != 0) {  // R1
     r.error = malformed();
     return r;
   }
@@ -147,7 +149,7 @@ decode_result decode(bytes in) noexcept {
     return r;
   }
   r.consumed = header_size + length;
-  r.value = frame{static_cast<frame_type>(h[0]), get64(h + 8), payload};
+  r.value = frame{static_cast<frame_type>(h[0]), h[1], get64(h + 8), payload};
   return r;
 }
 

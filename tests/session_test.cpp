@@ -192,11 +192,17 @@ TEST(session, half_close_delivers_everything_then_eof) {
 
 TEST(session, full_replay_buffer_blocks_the_writer_until_acknowledged) {
   asio::io_context io;
+  // Short heartbeats: a peer that does not read for many heartbeat timeouts is paused, not dead (R15,
+  // R16), and must not be reset.
   auto server_opts = quick_server();
   server_opts.session.receive_capacity = 1u << 20;
+  server_opts.session.heartbeat_interval = 100ms;
+  server_opts.session.heartbeat_timeout = 400ms;
   session_acceptor acceptor(io.get_executor(), loopback, server_opts);
   auto client_opts = quick_options();
   client_opts.replay_capacity = 256u << 10;
+  client_opts.heartbeat_interval = 100ms;
+  client_opts.heartbeat_timeout = 400ms;
   session client(io.get_executor(), client_opts);
   lifeline::test::run_bounded(io, [&]() -> awaitable<void> {
     co_await client.async_connect(acceptor.local_endpoint(), use_awaitable);
@@ -217,6 +223,7 @@ TEST(session, full_replay_buffer_blocks_the_writer_until_acknowledged) {
       // Everything accepted but not yet acknowledged sits in the replay buffer, which never exceeds its cap.
       EXPECT_LT(s.bytes_written, total);
       EXPECT_EQ(s.bytes_read, 0u);
+      EXPECT_EQ(s.resets, 0u) << "a paused peer was taken for a dead one";
       EXPECT_EQ(co_await receive_stream(server, total, 3), total);
     };
     co_await (writer() && observer());

@@ -45,6 +45,17 @@ TEST(frame_codec, header_is_big_endian_as_specified) {
   EXPECT_EQ(h[15], 0x88);
 }
 
+TEST(frame_codec, carries_the_paused_flag) {
+  const std::vector<std::uint8_t> payload = {9};
+  const auto h = wire::encode_header(frame_type::ping, 1, payload, {}, wire::flag_paused);
+  std::vector<std::uint8_t> bytes(h.begin(), h.end());
+  bytes.push_back(9);
+  const auto r = wire::decode(bytes);
+  ASSERT_FALSE(r.error);
+  EXPECT_EQ(r.value.flags, wire::flag_paused);
+  EXPECT_EQ(wire::decode(make_frame(frame_type::ping, 1, payload)).value.flags, 0);
+}
+
 TEST(frame_codec, two_piece_payload_checksums_like_one_piece) {
   const std::vector<std::uint8_t> whole = {1, 2, 3, 4, 5, 6, 7};
   const std::vector<std::uint8_t> a = {1, 2, 3}, b = {4, 5, 6, 7};
@@ -82,7 +93,7 @@ TEST(frame_decoder, accepts_the_maximum_payload) {
 TEST(frame_decoder, rejects_unknown_types_and_reserved_bits) {
   for (std::size_t at : {0u, 1u, 2u, 3u}) {
     auto bytes = make_frame(frame_type::ack, 5, {});
-    bytes[at] = at == 0 ? 0 : 1;
+    bytes[at] = at == 0 ? 0 : 2;  // flag bit 1 and the reserved bytes must be 0 (R1)
     EXPECT_EQ(wire::decode(bytes).error, errc::malformed_frame) << at;
   }
   auto bytes = make_frame(frame_type::ack, 5, {});

@@ -36,19 +36,25 @@ enum class frame_type : std::uint8_t {
 
 std::string_view to_string(frame_type t) noexcept;
 
+/// R1: the only flag. Set on any frame whose sender's receive buffer is full, so that it is not reading
+/// (R15): the peer then does not count missing acknowledgements against it (R16).
+inline constexpr std::uint8_t flag_paused = 0x01;
+
 using bytes = std::span<const std::uint8_t>;
 using header_bytes = std::array<std::uint8_t, header_size>;
 
 /// A decoded frame. `payload` points into the buffer given to decode().
 struct frame {
   frame_type type{};
+  std::uint8_t flags = 0;
   std::uint64_t value = 0;
   bytes payload;
 };
 
 /// Builds a frame's header, checksum included, for a payload given in up to two pieces (a ring buffer's
 /// two halves). The payload must not exceed max_payload.
-header_bytes encode_header(frame_type type, std::uint64_t value, bytes payload, bytes payload_tail = {});
+header_bytes encode_header(frame_type type, std::uint64_t value, bytes payload, bytes payload_tail = {},
+                           std::uint8_t flags = 0);
 
 /// What decode() found at the front of a buffer.
 struct decode_result {

@@ -291,13 +291,13 @@ void session_impl::start_server(std::shared_ptr<transport> s) {
 
 void session_impl::resume_with(std::shared_ptr<transport> s, std::uint64_t peer_received) {
   if (pending_conn_) {
-    pending_conn_->close();
+    pending_conn_->abort();
   }
   pending_conn_ = std::move(s);
   pending_peer_received_ = peer_received;
   if (conn_) {  // R10: the resumed connection replaces the old one.
     drop_reason_ = make_error_code(errc::connection_reset);
-    conn_->close();
+    conn_->abort();
   }
   attach_wake_.cancel();
 }
@@ -364,8 +364,8 @@ asio::awaitable<std::error_code> session_impl::run_connection(std::shared_ptr<tr
     co_return ec;
   }
   conn_ = s;
-  last_inbound_ = last_outbound_ = clock::now();
-  rx_paused_ = ping_due_ = false;
+  last_inbound_ = last_outbound_ = last_progress_ = clock::now();
+  rx_paused_ = ping_due_ = ping_outstanding_ = peer_paused_ = false;
   pong_due_.reset();
   if (!s->is_open()) {
     conn_.reset();
@@ -373,7 +373,11 @@ asio::awaitable<std::error_code> session_impl::run_connection(std::shared_ptr<tr
   }
   auto result = co_await (read_loop(s) || write_loop(s) || tick_loop());
   conn_.reset();
-  s->close();
+  if (done()) {
+    s->close();
+  } else {
+    s->abort();
+  }
   std::error_code cause = std::visit([](auto& ec) { return ec; }, result);
   if (drop_reason_) cause = std::exchange(drop_reason_, {});
   co_return cause;
@@ -393,14 +397,20 @@ asio::awaitable<std::error_code> session_impl::read_loop(std::shared_ptr<transpo
       if (r.consumed == 0) break;
       if (r.value.type == wire::frame_type::data && r.value.value + r.value.payload.size() > received_) {
         const auto fresh = r.value.value + r.value.payload.size() - std::max(r.value.value, received_);
+        const auto paused_at = clock::now();
         while (in_.free() < fresh) {  // R15: wait for the application to read
-          rx_paused_ = true;
+          if (!rx_paused_) {
+            rx_paused_ = true;
+            ping_due_ = true;  // R16: a frame flagged paused tells the peer not to wait for our answers
+            writer_wake_.cancel();
+          }
           co_await reader_wake_.async_wait(asio::as_tuple(use_awaitable));
           if (co_await cancelled() || failed_) co_return make_error_code(errc::connection_reset);
         }
-        if (rx_paused_) {
+        if (rx_paused_) {  // the heartbeat clocks stood still while we were not reading
           rx_paused_ = false;
-          last_inbound_ = clock::now();
+          last_inbound_ += clock::now() - paused_at;
+          last_progress_ += clock::now() - paused_at;
         }
       }
       if (auto ec = on_frame(r.value)) co_return ec;
@@ -423,6 +433,9 @@ asio::awaitable<std::error_code> session_impl::read_loop(std::shared_ptr<transpo
 
 std::error_code session_impl::on_frame(const wire::frame& f) {
   using wire::frame_type;
+  const bool paused = (f.flags & wire::flag_paused) != 0;
+  if (peer_paused_ && !paused) last_progress_ = clock::now();  // its clock stood still while paused
+  peer_paused_ = paused;
   switch (f.type) {
     case frame_type::data: {  // R11
       if (peer_closed_ || f.value > received_) return make_error_code(errc::malformed_frame);
@@ -443,6 +456,8 @@ std::error_code session_impl::on_frame(const wire::frame& f) {
       writer_wake_.cancel();
       return {};
     case frame_type::pong:
+      ping_outstanding_ = false;
+      last_progress_ = clock::now();
       return {};
     case frame_type::close:  // R17
       if (peer_closed_ && f.value + 1 == received_) return {};
@@ -461,6 +476,7 @@ std::error_code session_impl::on_frame(const wire::frame& f) {
 }
 
 void session_impl::acknowledge(std::uint64_t value) {
+  if (value > acked_) last_progress_ = clock::now();
   const auto data_acked = std::min(value, written_) - std::min(acked_, written_);
   out_.consume(data_acked);
   acked_ = value;
@@ -482,19 +498,21 @@ asio::awaitable<std::error_code> session_impl::write_loop(std::shared_ptr<transp
     buffers.clear();
     std::size_t count = 0;
     auto control = [&](wire::frame_type type, std::uint64_t value) {
-      headers[count] = wire::encode_header(type, value, {});
+      headers[count] = wire::encode_header(type, value, {}, {}, frame_flags());
       buffers.push_back(asio::buffer(headers[count++]));
     };
     if (pong_due_) control(wire::frame_type::pong, *std::exchange(pong_due_, std::nullopt));
+    const bool was_awaiting = awaiting_answer();
     if (ping_due_) {
       control(wire::frame_type::ping, static_cast<std::uint64_t>(clock::now().time_since_epoch().count()));
       ping_due_ = false;
+      ping_outstanding_ = true;
     }
     std::size_t batch = 0;
     while (sent_ < written_ && count < headers.size() - 2 && batch < max_batch) {
       const auto n = std::min<std::uint64_t>(max_data_frame, written_ - sent_);
       const auto [a, b] = out_.view(sent_ - acked_, n);
-      headers[count] = wire::encode_header(wire::frame_type::data, sent_, a, b);
+      headers[count] = wire::encode_header(wire::frame_type::data, sent_, a, b, frame_flags());
       buffers.push_back(asio::buffer(headers[count++]));
       buffers.push_back(asio::buffer(a.data(), a.size()));
       if (!b.empty()) buffers.push_back(asio::buffer(b.data(), b.size()));
@@ -506,6 +524,7 @@ asio::awaitable<std::error_code> session_impl::write_loop(std::shared_ptr<transp
       sent_ = written_ + 1;
     }
     sent_high_ = std::max(sent_high_, sent_);
+    if (!was_awaiting && awaiting_answer()) last_progress_ = clock::now();
     if (received_ > ack_sent_ &&
         (ack_due_ || batch > 0 || peer_closed_ || received_ - ack_sent_ >= ack_threshold)) {
       control(wire::frame_type::ack, received_);
@@ -542,7 +561,12 @@ asio::awaitable<std::error_code> session_impl::tick_loop() {
       ping_due_ = true;
       writer_wake_.cancel();
     }
-    if (!rx_paused_ && now - last_inbound_ >= options_.heartbeat_timeout) {
+    // R16 (a): the peer has gone silent; (b): it is not answering what we sent, as when only the
+    // path towards it is cut and we still hear it.
+    const bool silent = !rx_paused_ && now - last_inbound_ >= options_.heartbeat_timeout;
+    const bool unanswered = !rx_paused_ && !peer_paused_ && awaiting_answer() &&
+                            now - last_progress_ >= options_.heartbeat_timeout;
+    if (silent || unanswered) {
       co_return make_error_code(done() ? errc::session_closed : errc::network_reset);
     }
   }
@@ -631,7 +655,7 @@ void session_impl::start_shutdown(session::wait_handler handler) {
 void session_impl::drop_connection() {
   if (!conn_) return;
   drop_reason_ = make_error_code(errc::network_reset);
-  conn_->close();
+  conn_->abort();
 }
 
 void session_impl::close() {
@@ -658,8 +682,8 @@ void session_impl::fail(std::error_code ec) {
   if (shutdown_handler_)
     complete(strand_, std::move(*std::exchange(shutdown_handler_, std::nullopt)),
              boost::system::error_code(ec));
-  if (conn_) conn_->close();
-  if (pending_conn_) pending_conn_->close();
+  if (conn_) conn_->abort();
+  if (pending_conn_) pending_conn_->abort();
   writer_wake_.cancel();
   reader_wake_.cancel();
   attach_wake_.cancel();

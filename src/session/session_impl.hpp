@@ -90,6 +90,8 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   void finish_cleanly();
   bool done() const noexcept { return fin_acked_ && peer_closed_; }
   std::uint64_t send_limit() const noexcept { return written_ + (shutdown_requested_ ? 1 : 0); }
+  bool awaiting_answer() const noexcept { return sent_high_ > acked_ || ping_outstanding_; }
+  std::uint8_t frame_flags() const noexcept { return rx_paused_ ? wire::flag_paused : 0; }
 
   // Outbound stream (R12, R14): the replay buffer holds [acked_, written_).
   byte_ring out_;
@@ -113,6 +115,11 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   clock::time_point last_inbound_{};
   clock::time_point last_outbound_{};
   bool rx_paused_ = false;
+  // R16 (b): is the peer answering? Set when we start waiting for an ACK or a PONG, renewed by each
+  // ACK that advances and each PONG; not counted while the peer says it is paused.
+  clock::time_point last_progress_{};
+  bool ping_outstanding_ = false;
+  bool peer_paused_ = false;
   bool ping_due_ = false;
   bool ack_due_ = false;
   std::optional<std::uint64_t> pong_due_;

@@ -64,6 +64,14 @@ class transport {
     boost::system::error_code ignored;
     socket().close(ignored);
   }
+  /// Closes with a TCP reset, which is sent at once rather than queued behind unacknowledged data, so
+  /// a peer that can still hear us learns of the failure within a round trip, not after retransmission
+  /// timeouts (a path cut in one direction only).
+  void abort() {
+    boost::system::error_code ignored;
+    socket().set_option(boost::asio::socket_base::linger(true, 0), ignored);
+    socket().close(ignored);
+  }
 
  private:
   stream_type stream_;
