@@ -27,3 +27,9 @@ if [[ $(id -u) -eq 0 ]] && grep -q '\*\*\*Skipped' "$log"; then
 fi
 
 scripts/test-windows.sh
+
+# One closing line for both suites.
+count() { grep -Eo "tests passed, [0-9]+ tests failed out of [0-9]+" "$1" | tail -1 | awk '{print $NF - $3, $3}'; }
+read -r linux_passed linux_failed < <(count "$log")
+read -r windows_passed windows_failed < <(count build/windows/ctest.log)
+echo "lifeline: $((linux_passed + windows_passed)) passed, $((linux_failed + windows_failed)) failed"
