@@ -244,6 +244,18 @@ class tunnel_server_impl : public tunnel_base, public std::enable_shared_from_th
     so.session = options_.session;
     so.max_sessions = options_.max_connections;
     so.max_memory = max_memory;
+    // The acceptor makes the sessions, so they have no connection number yet; they are logged by theirs.
+    so.session.on_event = [this, user = options_.session.on_event](const session_event& e) {
+      if (e.what == session_event::kind::reset) ++stats_.resets;
+      if (e.what == session_event::kind::resumed) {
+        ++stats_.resumes;
+        stats_.bytes_resent += e.bytes_resent;
+      }
+      if (e.what != session_event::kind::established && e.what != session_event::kind::closed) {
+        log("session: " + to_string(e));
+      }
+      if (user) user(e);
+    };
     so.on_error = [this](const tcp::endpoint& peer, std::error_code ec, const std::string& text) {
       ++stats_.refused;
       log(fmt::format("peer {}:{} turned away: {} ({})", peer.address().to_string(), peer.port(), text,

@@ -171,6 +171,10 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
   try {
     std::unique_ptr<tunnel_server> server;
     std::unique_ptr<tunnel_client> client;
+    // Before the "listening" line: a signal sent as soon as that line appears must find the handler set
+    // (asio queues it until the wait below), not end the process by the default action.
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    asio::steady_timer grace(io);
     if (server_side) {
       server = std::make_unique<tunnel_server>(io.get_executor(), listen_ep, target->host, target->port,
                                                options, a.max_memory_mib << 20);
@@ -189,8 +193,6 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
     }
     // A signal aborts every connection (each peer is told) and the loop runs until the last one has
     // ended, so that nothing is left half-done; a second signal, or the grace period, cuts it short.
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    asio::steady_timer grace(io);
     signals.async_wait([&](boost::system::error_code ec, int signal) {
       if (ec) return;
       say(fmt::format("signal {}: shutting down", signal));
