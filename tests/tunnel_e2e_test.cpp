@@ -255,7 +255,7 @@ std::uint64_t bytes_resent(const std::string& log) {
 // must be exactly what was sent: nothing lost, nothing applied twice.
 TEST(tunnel_e2e, redis_cli_through_resets_and_black_holes_applies_every_command_exactly_once) {
   LIFELINE_REQUIRE_REDIS();
-  const auto seed = test_seed(8052024);
+  const auto seed = test_seed(77);
   scratch_dir dir("redis");
   redis_server redis(dir.path);
   ASSERT_TRUE(redis.ready()) << redis.output();
@@ -339,7 +339,15 @@ TEST(tunnel_e2e, redis_cli_through_resets_and_black_holes_applies_every_command_
       << "the list differs from what was sent";
 
   EXPECT_GE(resets + black_holes, 10) << "too few faults to prove anything; the run was too short";
-  EXPECT_GE(client_resumes, static_cast<std::size_t>((resets + black_holes) / 2)) << client_log;
+  // Faults that land while the tunnel is already reconnecting make no reset of their own.
+  EXPECT_GE(client_resumes, 10u) << client_log;
+  // Every reset resumed, but one that came as redis-cli finished may still be resuming.
+  EXPECT_GE(client_resumes + 1, client_resets) << client_log;
+  // Bounded by the tunnel's own settings: detection, the black hole itself (kept timeout + 200 ms), and a
+  // few resume attempts each given up after --timeout-ms. The session's 5 s handshake timeout and backoff
+  // cap, which the CLI used to leave in place, made pauses of 5 to 10 s here.
+  ASSERT_FALSE(times.empty());
+  EXPECT_LT(times.back(), 10 * timeout_ms + (timeout_ms + 200)) << client_log;
   EXPECT_EQ(count_lines(client_log, "session failed"), 0u) << client_log;
   // The server end tells its operator too.
   EXPECT_GT(count_lines(server_log, "session: resumed after"), 0u) << server_log;

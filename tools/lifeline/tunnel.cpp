@@ -11,6 +11,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -85,6 +86,11 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
   options.session.heartbeat_interval = std::chrono::milliseconds(a.heartbeat_ms);
   options.session.heartbeat_timeout = std::chrono::milliseconds(a.timeout_ms);
   options.session.retry.deadline = std::chrono::seconds(a.deadline_s);
+  // A resume attempt into a dead link is given up after the same silence that declares a link dead, and
+  // attempts are no further apart than that: otherwise the 5 s defaults turn a 300 ms --timeout-ms into
+  // pauses of ten seconds. The defaults (5000 ms) keep the session's own defaults.
+  options.session.handshake_timeout = std::chrono::milliseconds(a.timeout_ms);
+  options.session.retry.cap = std::chrono::milliseconds(std::clamp(a.timeout_ms, 100u, 5000u));
   options.log = say;
   if (!a.psk_file.empty()) {
     std::ifstream in(a.psk_file);
