@@ -8,10 +8,13 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+
+#include <map>
 
 namespace lifeline {
 namespace detail {
@@ -92,6 +95,52 @@ class tunnel_base {
   tunnel_base(asio::any_io_executor ex, tunnel_options options)
       : strand_(asio::make_strand(ex)), options_(std::move(options)) {}
 
+  // A connection counts from its accept until its last coroutine ends, so that --max-connections holds
+  // while sessions and targets are still being connected, and close() knows when everything is gone.
+  class active_guard {
+   public:
+    explicit active_guard(tunnel_base& t) : t_(t) {}
+    active_guard(const active_guard&) = delete;
+    active_guard& operator=(const active_guard&) = delete;
+    ~active_guard() {
+      if (--t_.stats_.active == 0 && t_.closed_ && t_.on_closed_) {
+        asio::post(t_.strand_, std::exchange(t_.on_closed_, nullptr));
+      }
+    }
+
+   private:
+    tunnel_base& t_;
+  };
+
+  // What close() aborts: each live connection's socket and session, registered while they exist.
+  class abort_registration {
+   public:
+    abort_registration(tunnel_base& t, std::uint64_t id, tcp::socket& socket, session& s) : t_(t), id_(id) {
+      t_.live_[id_] = [&socket, &s] {
+        s.close();
+        abort_socket(socket);
+      };
+    }
+    abort_registration(const abort_registration&) = delete;
+    abort_registration& operator=(const abort_registration&) = delete;
+    ~abort_registration() { t_.live_.erase(id_); }
+
+   private:
+    tunnel_base& t_;
+    std::uint64_t id_;
+  };
+
+  // On the strand: stop accepting (the caller closes its acceptor), abort every connection, and call
+  // `on_closed` once the last one has ended.
+  void close_all(std::function<void()> on_closed) {
+    closed_ = true;
+    on_closed_ = std::move(on_closed);
+    auto live = std::move(live_);
+    live_.clear();
+    for (auto& [id, abort] : live) abort();
+    if (stats_.active == 0 && on_closed_) asio::post(strand_, std::exchange(on_closed_, nullptr));
+  }
+
   void log(const std::string& line) {
     if (options_.log) options_.log(line);
   }
@@ -113,12 +162,10 @@ class tunnel_base {
     return o;
   }
 
-  awaitable<void> relay(std::uint64_t id, tcp::socket socket, session s) {
+  awaitable<void> relay(std::uint64_t id, tcp::socket& socket, session& s) {
     relay_state state;
-    ++stats_.active;
     co_await (tcp_to_session(socket, s, state, stats_.bytes_forwarded) &&
               session_to_tcp(s, socket, state, stats_.bytes_forwarded));
-    --stats_.active;
     log(fmt::format("connection {}: {}", id, state.failed ? "aborted" : "closed"));
   }
 
@@ -126,6 +173,8 @@ class tunnel_base {
   tunnel_options options_;
   tunnel_stats stats_;
   bool closed_ = false;
+  std::map<std::uint64_t, std::function<void()>> live_;
+  std::function<void()> on_closed_;
 };
 
 class tunnel_client_impl : public tunnel_base, public std::enable_shared_from_this<tunnel_client_impl> {
@@ -152,16 +201,21 @@ class tunnel_client_impl : public tunnel_base, public std::enable_shared_from_th
         abort_socket(socket);
         continue;
       }
+      ++stats_.active;  // now, not when the session is up: a burst of connects must not pass the limit
       asio::co_spawn(strand_, serve(self, id, std::move(socket)), asio::detached);
     }
   }
 
   awaitable<void> serve(std::shared_ptr<tunnel_client_impl> /*keep alive*/, std::uint64_t id,
                         tcp::socket socket) {
+    active_guard active(*this);
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     session s(strand_, session_options_for(id));
+    abort_registration registered(*this, id, socket, s);
+    if (closed_) co_return;
     auto [ec] = co_await s.async_connect(server_, asio::as_tuple(use_awaitable));
+    if (closed_) co_return;  // close() aborted it
     if (ec) {
       ++stats_.refused;
       log(fmt::format("connection {}: cannot reach the tunnel server {}: {}", id,
@@ -169,7 +223,7 @@ class tunnel_client_impl : public tunnel_base, public std::enable_shared_from_th
       abort_socket(socket);
       co_return;
     }
-    co_await relay(id, std::move(socket), std::move(s));
+    co_await relay(id, socket, s);
   }
 
   tcp::acceptor acceptor_;
@@ -190,6 +244,18 @@ class tunnel_server_impl : public tunnel_base, public std::enable_shared_from_th
     so.session = options_.session;
     so.max_sessions = options_.max_connections;
     so.max_memory = max_memory;
+    // The acceptor makes the sessions, so they have no connection number yet; they are logged by theirs.
+    so.session.on_event = [this, user = options_.session.on_event](const session_event& e) {
+      if (e.what == session_event::kind::reset) ++stats_.resets;
+      if (e.what == session_event::kind::resumed) {
+        ++stats_.resumes;
+        stats_.bytes_resent += e.bytes_resent;
+      }
+      if (e.what != session_event::kind::established && e.what != session_event::kind::closed) {
+        log("session: " + to_string(e));
+      }
+      if (user) user(e);
+    };
     so.on_error = [this](const tcp::endpoint& peer, std::error_code ec, const std::string& text) {
       ++stats_.refused;
       log(fmt::format("peer {}:{} turned away: {} ({})", peer.address().to_string(), peer.port(), text,
@@ -209,20 +275,29 @@ class tunnel_server_impl : public tunnel_base, public std::enable_shared_from_th
         continue;
       }
       const auto id = ++stats_.connections;
+      ++stats_.active;
       asio::co_spawn(strand_, serve(self, id, std::move(s)), asio::detached);
     }
   }
 
   awaitable<void> serve(std::shared_ptr<tunnel_server_impl> /*keep alive*/, std::uint64_t id, session s) {
+    active_guard active(*this);
+    tcp::socket target(strand_);
+    abort_registration registered(*this, id, target, s);
+    if (closed_) co_return;
     tcp::resolver resolver(strand_);
     auto [rec, results] = co_await resolver.async_resolve(host_, port_, asio::as_tuple(use_awaitable));
-    tcp::socket target(strand_);
+    if (closed_) co_return;  // close() aborted it
     boost::system::error_code cec = rec;
     if (!rec) {
       asio::steady_timer timer(strand_, options_.session.handshake_timeout);
       auto r = co_await (asio::async_connect(target, results, asio::as_tuple(use_awaitable)) ||
                          timer.async_wait(asio::as_tuple(use_awaitable)));
       cec = r.index() == 1 ? boost::system::error_code(asio::error::timed_out) : std::get<0>(std::get<0>(r));
+    }
+    if (closed_) {  // close() came while connecting: async_connect may have opened the socket again
+      abort_socket(target);
+      co_return;
     }
     if (cec) {
       ++stats_.refused;
@@ -232,7 +307,7 @@ class tunnel_server_impl : public tunnel_base, public std::enable_shared_from_th
     }
     boost::system::error_code ignored;
     target.set_option(tcp::no_delay(true), ignored);
-    co_await relay(id, std::move(target), std::move(s));
+    co_await relay(id, target, s);
   }
 
   session_acceptor acceptor_;
@@ -252,11 +327,11 @@ boost::asio::ip::tcp::endpoint tunnel_client::local_endpoint() const {
   return impl_->acceptor_.local_endpoint();
 }
 tunnel_stats tunnel_client::stats() const { return impl_->stats_; }
-void tunnel_client::close() {
-  boost::asio::dispatch(impl_->strand_, [impl = impl_] {
-    impl->closed_ = true;
+void tunnel_client::close(std::function<void()> on_closed) {
+  boost::asio::dispatch(impl_->strand_, [impl = impl_, on_closed = std::move(on_closed)]() mutable {
     boost::system::error_code ignored;
     impl->acceptor_.close(ignored);
+    impl->close_all(std::move(on_closed));
   });
 }
 
@@ -272,10 +347,10 @@ boost::asio::ip::tcp::endpoint tunnel_server::local_endpoint() const {
   return impl_->acceptor_.local_endpoint();
 }
 tunnel_stats tunnel_server::stats() const { return impl_->stats_; }
-void tunnel_server::close() {
-  boost::asio::dispatch(impl_->strand_, [impl = impl_] {
-    impl->closed_ = true;
+void tunnel_server::close(std::function<void()> on_closed) {
+  boost::asio::dispatch(impl_->strand_, [impl = impl_, on_closed = std::move(on_closed)]() mutable {
     impl->acceptor_.close();
+    impl->close_all(std::move(on_closed));
   });
 }
 

@@ -47,8 +47,9 @@ class tunnel_client {
   ~tunnel_client();
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   tunnel_stats stats() const;
-  /// Stops accepting and aborts every connection.
-  void close();
+  /// Stops accepting and aborts every connection; `on_closed`, if given, runs on the tunnel's executor
+  /// once the last connection has ended.
+  void close(std::function<void()> on_closed = {});
 
  private:
   std::shared_ptr<detail::tunnel_client_impl> impl_;
@@ -63,7 +64,8 @@ class tunnel_server {
   ~tunnel_server();
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   tunnel_stats stats() const;
-  void close();
+  /// As tunnel_client::close.
+  void close(std::function<void()> on_closed = {});
 
  private:
   std::shared_ptr<detail::tunnel_server_impl> impl_;

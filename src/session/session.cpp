@@ -660,6 +660,10 @@ void session_impl::drop_connection() {
 
 void session_impl::close() {
   if (failed_ || finished_) return;
+  // R17: this side is done, but the peer may still wait for the ACK of its CLOSE. An ERROR now would fail
+  // a session that ended well (the tunnel closes its session as soon as both streams have ended), so
+  // the connection is left to send that ACK and end by itself, bounded by the heartbeat timeout.
+  if (done()) return;
   // Tell the peer, so that it fails at once instead of trying to resume (R18).
   if (auto s = conn_) {
     asio::co_spawn(

@@ -43,6 +43,8 @@ class child_process {
   ~child_process() { stop(); }
 
   bool running() const { return pid_ > 0 && status_ < 0; }
+  /// The program's process id, for reading /proc/PID; -1 if it could not be started.
+  pid_t pid() const { return pid_; }
 
   /// Reads lines until one matches `pattern`; returns the first capture group (or the whole line), or
   /// nothing if the deadline passed or the output ended.

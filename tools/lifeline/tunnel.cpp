@@ -9,7 +9,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -23,6 +25,7 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 struct tunnel_args {
+  std::string config;
   std::string listen;
   std::string target;  // server: --to; client: --server
   std::string psk_file;
@@ -83,6 +86,11 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
   options.session.heartbeat_interval = std::chrono::milliseconds(a.heartbeat_ms);
   options.session.heartbeat_timeout = std::chrono::milliseconds(a.timeout_ms);
   options.session.retry.deadline = std::chrono::seconds(a.deadline_s);
+  // A resume attempt into a dead link is given up after the same silence that declares a link dead, and
+  // attempts are no further apart than that: otherwise the 5 s defaults turn a 300 ms --timeout-ms into
+  // pauses of ten seconds. The defaults (5000 ms) keep the session's own defaults.
+  options.session.handshake_timeout = std::chrono::milliseconds(a.timeout_ms);
+  options.session.retry.cap = std::chrono::milliseconds(std::clamp(a.timeout_ms, 100u, 5000u));
   options.log = say;
   if (!a.psk_file.empty()) {
     std::ifstream in(a.psk_file);
@@ -169,6 +177,10 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
   try {
     std::unique_ptr<tunnel_server> server;
     std::unique_ptr<tunnel_client> client;
+    // Before the "listening" line: a signal sent as soon as that line appears must find the handler set
+    // (asio queues it until the wait below), not end the process by the default action.
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    asio::steady_timer grace(io);
     if (server_side) {
       server = std::make_unique<tunnel_server>(io.get_executor(), listen_ep, target->host, target->port,
                                                options, a.max_memory_mib << 20);
@@ -185,14 +197,31 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
       say(fmt::format("tunnel client listening on {}, tunnelling to {}", show(client->local_endpoint()),
                       show(*server_results.begin())));
     }
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](boost::system::error_code, int signal) {
+    // A signal aborts every connection (each peer is told) and the loop runs until the last one has
+    // ended, so that nothing is left half-done; a second signal, or the grace period, cuts it short.
+    signals.async_wait([&](boost::system::error_code ec, int signal) {
+      if (ec) return;
       say(fmt::format("signal {}: shutting down", signal));
-      if (server) server->close();
-      if (client) client->close();
-      io.stop();
+      auto closed = [&] {
+        signals.cancel();
+        grace.cancel();
+      };
+      if (server) server->close(closed);
+      if (client) client->close(closed);
+      grace.expires_after(options.session.handshake_timeout + std::chrono::seconds(1));
+      grace.async_wait([&](boost::system::error_code gec) {
+        if (gec) return;
+        say("connections still open after the grace period; stopping anyway");
+        io.stop();
+      });
+      signals.async_wait([&](boost::system::error_code sec, int again) {
+        if (sec) return;
+        say(fmt::format("signal {} again: stopping now", again));
+        io.stop();
+      });
     });
     io.run();
+    say(fmt::format("{} stopped", who));
   } catch (const boost::system::system_error& e) {
     fmt::print(stderr, "{}: cannot listen on {}: {}\n", who, a.listen, e.code().message());
     return exit_failure;
@@ -219,7 +248,62 @@ void add_common(CLI::App* sub, tunnel_args& a) {
       ->check(CLI::Range(20, 3600000));
   sub->add_option("--deadline-s", a.deadline_s, "Give a broken connection up after this long")
       ->check(CLI::Range(1, 86400));
-  sub->set_config("--config", "", "Read these options from a TOML or INI file");
+  sub->add_option("--config", a.config,
+                  "Read these options from a TOML or INI file (KEY = VALUE, keys as the long options "
+                  "without dashes); the command line wins");
+}
+
+// CLI11 2.1 reads configuration files only for the top-level command, never for a subcommand's own
+// --config, so the file is applied here: each key must be one of the subcommand's long options, and an
+// option given on the command line keeps its value. Returns an error message, or nothing.
+std::optional<std::string> apply_config(CLI::App& sub, const std::string& file) {
+  std::vector<CLI::ConfigItem> items;
+  {
+    std::ifstream probe(file);
+    if (!probe) return fmt::format("cannot read the config file '{}'", file);
+  }
+  try {
+    items = sub.get_config_formatter()->from_file(file);
+  } catch (const CLI::Error& e) {
+    return fmt::format("config file '{}': {}", file, e.what());
+  }
+  for (const auto& item : items) {
+    const auto key = item.fullname();
+    CLI::Option* option = item.parents.empty() && item.name != "config" && item.name != "help"
+                              ? sub.get_option_no_throw("--" + item.name)
+                              : nullptr;
+    if (option == nullptr) return fmt::format("config file '{}': unknown option '{}'", file, key);
+    if (option->count() > 0) continue;
+    try {
+      if (option->get_expected_min() == 0) {
+        option->add_result(sub.get_config_formatter()->to_flag(item));
+      } else {
+        option->add_result(item.inputs);
+      }
+      option->run_callback();
+    } catch (const CLI::Error& e) {
+      return fmt::format("config file '{}': {}", file, e.what());
+    }
+  }
+  return std::nullopt;
+}
+
+// --config first, then the options every tunnel end needs, wherever they came from.
+int configure_and_run(CLI::App& sub, tunnel_args& a, bool server_side, const char* target_flag) {
+  const char* who = server_side ? "lifeline tunnel server" : "lifeline tunnel client";
+  if (!a.config.empty()) {
+    if (auto why = apply_config(sub, a.config)) {
+      fmt::print(stderr, "{}: {}\n", who, *why);
+      return exit_usage;
+    }
+  }
+  for (const auto& [value, flag] : {std::pair{&a.listen, "--listen"}, std::pair{&a.target, target_flag}}) {
+    if (value->empty()) {
+      fmt::print(stderr, "{}: {} is required (on the command line or in --config)\n", who, flag);
+      return exit_usage;
+    }
+  }
+  return run_tunnel(a, server_side);
 }
 
 }  // namespace
@@ -232,23 +316,24 @@ command add_tunnel(CLI::App& app) {
   tunnel->require_subcommand(1);
   auto* server =
       tunnel->add_subcommand("server", "Accept tunnel clients and connect each connection to a target");
-  server->add_option("--listen", server_args->listen, "Address to accept tunnel clients on, HOST:PORT")
-      ->required();
-  server->add_option("--to", server_args->target, "Target to connect each connection to, HOST:PORT")
-      ->required();
+  server->add_option("--listen", server_args->listen,
+                     "Address to accept tunnel clients on, HOST:PORT (required)");
+  server->add_option("--to", server_args->target,
+                     "Target to connect each connection to, HOST:PORT (required)");
   server->add_option("--max-memory-mib", server_args->max_memory_mib, "Replay memory for all sessions, MiB")
       ->check(CLI::Range(1, 1 << 20));
   add_common(server, *server_args);
   auto* client =
       tunnel->add_subcommand("client", "Accept local connections and carry each to the tunnel server");
-  client->add_option("--listen", client_args->listen, "Local address programs connect to, HOST:PORT")
-      ->required();
-  client->add_option("--server", client_args->target, "The tunnel server, HOST:PORT")->required();
+  client->add_option("--listen", client_args->listen,
+                     "Local address programs connect to, HOST:PORT (required)");
+  client->add_option("--server", client_args->target, "The tunnel server, HOST:PORT (required)");
   client->add_option("--tls-name", client_args->tls_name,
                      "Name to verify the server's certificate against (and SNI)");
   add_common(client, *client_args);
   return {tunnel, [=] {
-            return server->parsed() ? run_tunnel(*server_args, true) : run_tunnel(*client_args, false);
+            return server->parsed() ? configure_and_run(*server, *server_args, true, "--to")
+                                    : configure_and_run(*client, *client_args, false, "--server");
           }};
 }
 
