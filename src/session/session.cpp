@@ -32,6 +32,7 @@ constexpr std::size_t ack_threshold = 256u << 10;  // R13
 constexpr std::size_t max_data_frame = 256u << 10;
 constexpr std::size_t max_batch = 1u << 20;
 constexpr milliseconds tick{20};  // R13's delayed acknowledgement, and heartbeat checks
+constexpr std::size_t initial_read_buffer = 4u << 10;
 
 template <typename Handler, typename... Args>
 void complete(const strand_type& fallback, Handler handler, Args... args) {
@@ -380,7 +381,9 @@ asio::awaitable<std::error_code> session_impl::run_connection(std::shared_ptr<tr
 }
 
 asio::awaitable<std::error_code> session_impl::read_loop(std::shared_ptr<transport> s) {
-  std::vector<std::uint8_t> buffer(wire::header_size + wire::max_payload);
+  // Small at first, so that an idle session holds a few KiB rather than a whole frame's worth; grown to
+  // the largest frame the first time the buffer fills.
+  std::vector<std::uint8_t> buffer(initial_read_buffer);
   std::size_t have = 0;
   while (true) {
     std::size_t pos = 0;
@@ -409,6 +412,7 @@ asio::awaitable<std::error_code> session_impl::read_loop(std::shared_ptr<transpo
     }
     std::memmove(buffer.data(), buffer.data() + pos, have - pos);
     have -= pos;
+    if (have == buffer.size()) buffer.resize(wire::header_size + wire::max_payload);
     auto [ec, n] = co_await s->async_read_some(asio::buffer(buffer.data() + have, buffer.size() - have),
                                                asio::as_tuple(use_awaitable));
     if (ec) {
