@@ -138,6 +138,7 @@ session_impl::session_impl(strand_type strand, session_options options, role r)
       writer_wake_(strand_, clock::time_point::max()),
       reader_wake_(strand_, clock::time_point::max()),
       attach_wake_(strand_, clock::time_point::max()),
+      ticker_(strand_),
       rng_(options_.seed != 0 ? options_.seed : random_u64()) {}
 
 void session_impl::emit(session_event e) {
@@ -410,6 +411,10 @@ asio::awaitable<std::error_code> session_impl::read_loop(std::shared_ptr<transpo
       if (failed_) co_return failed_;
       pos += r.consumed;
     }
+    if (ticker_asleep_ && received_ > ack_sent_) {
+      ticker_asleep_ = false;
+      ticker_.cancel();
+    }
     std::memmove(buffer.data(), buffer.data() + pos, have - pos);
     have -= pos;
     if (have == buffer.size()) buffer.resize(wire::header_size + wire::max_payload);
@@ -532,11 +537,22 @@ asio::awaitable<std::error_code> session_impl::write_loop(std::shared_ptr<transp
 }
 
 asio::awaitable<std::error_code> session_impl::tick_loop() {
-  asio::steady_timer timer(strand_);
+  // Every tick while an acknowledgement is pending (R13); otherwise asleep until the next heartbeat or
+  // timeout is due (R16), and woken by the read loop when data arrives: a tick per idle session would
+  // cost a server with thousands of them whole cores.
   while (true) {
-    timer.expires_after(tick);
-    co_await timer.async_wait(asio::as_tuple(use_awaitable));
+    auto wait = std::chrono::duration_cast<clock::duration>(tick);
+    ticker_asleep_ = received_ == ack_sent_;
+    if (ticker_asleep_) {
+      const auto due =
+          std::min(last_outbound_ + options_.heartbeat_interval, last_inbound_ + options_.heartbeat_timeout);
+      wait = std::max(wait, due - clock::now());
+    }
+    ticker_.expires_after(wait);
+    auto [woken] = co_await ticker_.async_wait(asio::as_tuple(use_awaitable));
+    ticker_asleep_ = false;
     if (co_await cancelled() || failed_) co_return make_error_code(errc::connection_reset);
+    if (woken == asio::error::operation_aborted) continue;  // data arrived: acknowledge it a tick from now
     const auto now = clock::now();
     if (received_ > ack_sent_) {
       ack_due_ = true;

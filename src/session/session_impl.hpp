@@ -121,6 +121,8 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   asio::steady_timer writer_wake_;
   asio::steady_timer reader_wake_;
   asio::steady_timer attach_wake_;
+  asio::steady_timer ticker_;   // the current connection's tick_loop
+  bool ticker_asleep_ = false;  // waiting for a heartbeat deadline, not for the next tick
 
   // Application operations: at most one of each in flight.
   std::optional<session::read_handler> read_handler_;
