@@ -139,7 +139,7 @@ session_impl::session_impl(strand_type strand, session_options options, role r)
       reader_wake_(strand_, clock::time_point::max()),
       attach_wake_(strand_, clock::time_point::max()),
       ticker_(strand_),
-      rng_(options_.seed != 0 ? options_.seed : random_u64()) {}
+      jitter_state_(options_.seed != 0 ? options_.seed : random_u64()) {}
 
 void session_impl::emit(session_event e) {
   if (options_.on_event) options_.on_event(e);
@@ -259,7 +259,7 @@ asio::awaitable<void> session_impl::run_client(session::wait_handler connected) 
 
     unsigned attempts = 0;
     while (true) {  // R19
-      const auto delay = options_.retry.delay(attempts++, rng_());
+      const auto delay = options_.retry.delay(attempts++, next_jitter());
       if (clock::now() - reset_at + delay > options_.retry.deadline) {
         fail(make_error_code(errc::resume_deadline_exceeded));
         co_return;
