@@ -118,16 +118,26 @@ int main(int argc, char** argv) {
   std::size_t sessions = 10000;
   int idle_s = 10;
   std::string json_path;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string arg = argv[i], value = argv[i + 1];
-    if (arg == "--sessions") {
-      sessions = std::stoul(value);
-    } else if (arg == "--idle-s") {
-      idle_s = std::stoi(value);
-    } else if (arg == "--json") {
-      json_path = value;
-    } else {
-      fmt::print(stderr, "idle_bench: unknown option {}\n", arg);
+  for (int i = 1; i < argc; i += 2) {
+    const std::string arg = argv[i];
+    if (i + 1 >= argc) {
+      fmt::print(stderr, "idle_bench: {} needs a value\n", arg);
+      return 2;
+    }
+    const std::string value = argv[i + 1];
+    try {
+      if (arg == "--sessions") {
+        sessions = std::stoul(value);
+      } else if (arg == "--idle-s") {
+        idle_s = std::stoi(value);
+      } else if (arg == "--json") {
+        json_path = value;
+      } else {
+        fmt::print(stderr, "idle_bench: unknown option {}\n", arg);
+        return 2;
+      }
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "idle_bench: {} {}: expected a whole number ({})\n", arg, value, e.what());
       return 2;
     }
   }
