@@ -546,7 +546,10 @@ asio::awaitable<std::error_code> session_impl::tick_loop() {
     if (ticker_asleep_) {
       const auto due =
           std::min(last_outbound_ + options_.heartbeat_interval, last_inbound_ + options_.heartbeat_timeout);
-      wait = std::max(wait, due - clock::now());
+      // Never longer than a heartbeat interval, so that a check below whose deadline is not in `due`
+      // is late by at most that much.
+      const auto interval = std::chrono::duration_cast<clock::duration>(options_.heartbeat_interval);
+      wait = std::max(wait, std::min(due - clock::now(), interval));
     }
     ticker_.expires_after(wait);
     auto [woken] = co_await ticker_.async_wait(asio::as_tuple(use_awaitable));
