@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
   fmt::print("| reset to first resumed byte, ms | {:.2f} | {:.2f} | {:.2f} | |\n", m.median, m.min, m.max);
   fmt::print(
       "{{\"mib\":{},\"runs\":{},\"raw_gbps\":{:.3f},\"session_gbps\":{:.3f},\"ratio\":{:.3f},\"resume_ms\":{:"
-      ".3f}}}\n",
-      mib, runs, r.median, s.median, s.median / r.median, m.median);
+      ".3f},\"resume_ms_min\":{:.3f},\"resume_ms_max\":{:.3f}}}\n",
+      mib, runs, r.median, s.median, s.median / r.median, m.median, m.min, m.max);
   return 0;
 }

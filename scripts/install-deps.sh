@@ -10,6 +10,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libssl-dev libcli11-dev libfmt-dev libxxhash-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl iproute2 iptables procps socat openssh-client openssh-server redis-server redis-tools
+  gnuplot-nox jq
 )
 if [[ "${1:-}" == "--windows" ]]; then
   packages+=(g++-mingw-w64-x86-64-posix wine wine64 googletest)

@@ -1,5 +1,6 @@
 // A fixed-capacity ring of bytes: the replay buffer and the receive buffer. It never reallocates, so a
-// span taken from it stays valid while the bytes it covers are not consumed.
+// span taken from it stays valid while the bytes it covers are not consumed. The storage is allocated by
+// the first push, so that an idle session's rings cost no memory.
 #pragma once
 
 #include <algorithm>
@@ -13,7 +14,7 @@ namespace lifeline::detail {
 
 class byte_ring {
  public:
-  explicit byte_ring(std::size_t capacity) : data_(new std::uint8_t[capacity]), capacity_(capacity) {}
+  explicit byte_ring(std::size_t capacity) : capacity_(capacity) {}
 
   std::size_t size() const noexcept { return size_; }
   std::size_t capacity() const noexcept { return capacity_; }
@@ -23,6 +24,8 @@ class byte_ring {
   /// Appends as much of `in` as fits; returns how much.
   std::size_t push(const void* in, std::size_t n) noexcept {
     n = std::min(n, free());
+    if (n == 0) return 0;
+    if (!data_) data_.reset(new std::uint8_t[capacity_]);
     const auto tail = (head_ + size_) % capacity_;
     const auto first = std::min(n, capacity_ - tail);
     std::memcpy(data_.get() + tail, in, first);

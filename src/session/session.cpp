@@ -32,6 +32,7 @@ constexpr std::size_t ack_threshold = 256u << 10;  // R13
 constexpr std::size_t max_data_frame = 256u << 10;
 constexpr std::size_t max_batch = 1u << 20;
 constexpr milliseconds tick{20};  // R13's delayed acknowledgement, and heartbeat checks
+constexpr std::size_t initial_read_buffer = 4u << 10;
 
 template <typename Handler, typename... Args>
 void complete(const strand_type& fallback, Handler handler, Args... args) {
@@ -137,7 +138,8 @@ session_impl::session_impl(strand_type strand, session_options options, role r)
       writer_wake_(strand_, clock::time_point::max()),
       reader_wake_(strand_, clock::time_point::max()),
       attach_wake_(strand_, clock::time_point::max()),
-      rng_(options_.seed != 0 ? options_.seed : random_u64()) {}
+      ticker_(strand_),
+      jitter_state_(options_.seed != 0 ? options_.seed : random_u64()) {}
 
 void session_impl::emit(session_event e) {
   if (options_.on_event) options_.on_event(e);
@@ -257,7 +259,7 @@ asio::awaitable<void> session_impl::run_client(session::wait_handler connected) 
 
     unsigned attempts = 0;
     while (true) {  // R19
-      const auto delay = options_.retry.delay(attempts++, rng_());
+      const auto delay = options_.retry.delay(attempts++, next_jitter());
       if (clock::now() - reset_at + delay > options_.retry.deadline) {
         fail(make_error_code(errc::resume_deadline_exceeded));
         co_return;
@@ -384,7 +386,9 @@ asio::awaitable<std::error_code> session_impl::run_connection(std::shared_ptr<tr
 }
 
 asio::awaitable<std::error_code> session_impl::read_loop(std::shared_ptr<transport> s) {
-  std::vector<std::uint8_t> buffer(wire::header_size + wire::max_payload);
+  // Small at first, so that an idle session holds a few KiB rather than a whole frame's worth; grown to
+  // the largest frame the first time the buffer fills.
+  std::vector<std::uint8_t> buffer(initial_read_buffer);
   std::size_t have = 0;
   while (true) {
     std::size_t pos = 0;
@@ -417,8 +421,13 @@ asio::awaitable<std::error_code> session_impl::read_loop(std::shared_ptr<transpo
       if (failed_) co_return failed_;
       pos += r.consumed;
     }
+    if (ticker_asleep_ && received_ > ack_sent_) {
+      ticker_asleep_ = false;
+      ticker_.cancel();
+    }
     std::memmove(buffer.data(), buffer.data() + pos, have - pos);
     have -= pos;
+    if (have == buffer.size()) buffer.resize(wire::header_size + wire::max_payload);
     auto [ec, n] = co_await s->async_read_some(asio::buffer(buffer.data() + have, buffer.size() - have),
                                                asio::as_tuple(use_awaitable));
     if (ec) {
@@ -547,11 +556,25 @@ asio::awaitable<std::error_code> session_impl::write_loop(std::shared_ptr<transp
 }
 
 asio::awaitable<std::error_code> session_impl::tick_loop() {
-  asio::steady_timer timer(strand_);
+  // Every tick while an acknowledgement is pending (R13); otherwise asleep until the next heartbeat or
+  // timeout is due (R16), and woken by the read loop when data arrives: a tick per idle session would
+  // cost a server with thousands of them whole cores.
   while (true) {
-    timer.expires_after(tick);
-    co_await timer.async_wait(asio::as_tuple(use_awaitable));
+    auto wait = std::chrono::duration_cast<clock::duration>(tick);
+    ticker_asleep_ = received_ == ack_sent_;
+    if (ticker_asleep_) {
+      const auto due =
+          std::min(last_outbound_ + options_.heartbeat_interval, last_inbound_ + options_.heartbeat_timeout);
+      // Never longer than a heartbeat interval, so that a check below whose deadline is not in `due`
+      // is late by at most that much.
+      const auto interval = std::chrono::duration_cast<clock::duration>(options_.heartbeat_interval);
+      wait = std::max(wait, std::min(due - clock::now(), interval));
+    }
+    ticker_.expires_after(wait);
+    auto [woken] = co_await ticker_.async_wait(asio::as_tuple(use_awaitable));
+    ticker_asleep_ = false;
     if (co_await cancelled() || failed_) co_return make_error_code(errc::connection_reset);
+    if (woken == asio::error::operation_aborted) continue;  // data arrived: acknowledge it a tick from now
     const auto now = clock::now();
     if (received_ > ack_sent_) {
       ack_due_ = true;
