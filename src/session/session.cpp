@@ -563,10 +563,12 @@ asio::awaitable<std::error_code> session_impl::tick_loop() {
     auto wait = std::chrono::duration_cast<clock::duration>(tick);
     ticker_asleep_ = received_ == ack_sent_;
     if (ticker_asleep_) {
-      const auto due =
+      // The next deadline of R16: a PING to send, silence (a), or an unanswered frame (b).
+      auto due =
           std::min(last_outbound_ + options_.heartbeat_interval, last_inbound_ + options_.heartbeat_timeout);
-      // Never longer than a heartbeat interval, so that a check below whose deadline is not in `due`
-      // is late by at most that much.
+      if (awaiting_answer()) due = std::min(due, last_progress_ + options_.heartbeat_timeout);
+      // Never longer than a heartbeat interval, so that a clock moved by a pause (R15) is late by at
+      // most that much.
       const auto interval = std::chrono::duration_cast<clock::duration>(options_.heartbeat_interval);
       wait = std::max(wait, std::min(due - clock::now(), interval));
     }
