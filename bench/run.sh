@@ -54,10 +54,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A loopback port nothing listens on. The relays connect to the target lazily, so the target (path_bench)
-# may start after them.
-used=" $(ss -Htln | awk '{n = split($4, a, ":"); printf "%s ", a[n]}') "
-next_port=$((20000 + $$ % 20000))
+# A loopback port no socket uses, listening or connected, taken below the kernel's ephemeral range
+# (32768 and up by default) so that no connection made meanwhile can take it. The relays connect to the
+# target lazily, so the target (path_bench) may start after them.
+used=" $(ss -Htan | awk '{n = split($4, a, ":"); printf "%s ", a[n]}') "
+next_port=$((10000 + $$ % 20000))
 free_port() {
   while [[ $used == *" $next_port "* ]]; do next_port=$((next_port + 1)); done
   port=$next_port
