@@ -117,10 +117,19 @@ std::error_code get_keepalive(native_socket s, socket_keepalive& out) noexcept {
   return {};
 }
 
-// Windows keeps the figures below in SIO_TCP_INFO (Windows 10 1703 and later); until that is wired in,
-// lifeline's own deadline is not armed on Windows and detection rests on the OS.
+// Windows keeps the figures below in SIO_TCP_INFO (Windows 10 1703 and later; Wine 8 lacks it); until
+// that is wired in, lifeline's own deadline is not armed on Windows and detection rests on the OS.
 std::optional<std::chrono::milliseconds> peer_silence(native_socket) noexcept { return std::nullopt; }
-bool connection_torn_down(native_socket) noexcept { return false; }
+
+// Without SIO_TCP_INFO there is no TCP state to read, but Winsock keeps a connection's failure: every
+// call after a reset fails with WSAECONNRESET. A send of zero bytes asks without sending anything, and
+// succeeds after the peer's orderly close. Under Wine, a read pending when the peer's RST arrives can
+// end as end-of-file when another call took the error (measured), as on Linux.
+bool connection_torn_down(native_socket s) noexcept {
+  char none = 0;
+  if (::send(static_cast<SOCKET>(s), &none, 0, 0) == 0) return false;
+  return is_connection_failure(last_error());
+}
 std::optional<std::chrono::microseconds> smoothed_rtt(native_socket) noexcept { return std::nullopt; }
 
 bool is_connection_failure(const std::error_code& ec) noexcept {
