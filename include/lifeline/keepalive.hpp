@@ -62,7 +62,7 @@ std::error_code apply(boost::asio::ip::tcp::socket& socket, const keepalive_opti
 struct keepalive_effect {
   std::chrono::milliseconds interval{0};  ///< the probe interval the OS was given
   int probes = 0;                         ///< the probe count it runs with
-  bool user_timeout_held = false;         ///< false when the OS has no user timeout to set
+  bool user_timeout_held = false;         ///< false when a non-zero user timeout had no OS option
 };
 
 /// apply(), also saying how the OS took the options (`effect` is filled when the call succeeds).
