@@ -49,6 +49,8 @@ boost::system::error_code guard_state::finish(const boost::system::error_code& r
     return std::error_code(errc::network_reset);
   }
   if (!ec) return {};
+  // Closed by its owner (close() or the destructor): an abort, whatever the OS called it.
+  if (!socket_.is_open() && is_aborted_by_close(ec)) return boost::asio::error::operation_aborted;
   if (is_connection_failure(ec)) {
     latch(ec, false);
     return std::error_code(errc::network_reset);

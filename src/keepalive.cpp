@@ -61,15 +61,27 @@ std::error_code validate(const keepalive_options& o, std::string* detail) {
 }
 
 std::error_code apply(boost::asio::ip::tcp::socket& socket, const keepalive_options& options,
-                      std::error_code& os_error) {
+                      std::error_code& os_error, keepalive_effect& effect) {
   os_error.clear();
   if (auto ec = validate(options)) return ec;
   if (!socket.is_open())
     return std::error_code(boost::system::error_code(boost::asio::error::bad_descriptor));
   const auto handle = static_cast<detail::native_socket>(socket.native_handle());
-  os_error = detail::set_keepalive(handle, options.idle, options.interval, options.probes);
-  if (!os_error) os_error = detail::set_user_timeout(handle, options.user_timeout);
-  return os_error ? make_error_code(errc::option_rejected) : std::error_code();
+  detail::keepalive_probing probing;
+  bool user_timeout_held = false;
+  os_error = detail::set_keepalive(handle, options.idle, options.interval, options.probes, probing);
+  if (!os_error) os_error = detail::set_user_timeout(handle, options.user_timeout, user_timeout_held);
+  if (os_error) return errc::option_rejected;
+  effect.interval = probing.interval;
+  effect.probes = probing.probes;
+  effect.user_timeout_held = user_timeout_held;
+  return {};
+}
+
+std::error_code apply(boost::asio::ip::tcp::socket& socket, const keepalive_options& options,
+                      std::error_code& os_error) {
+  keepalive_effect effect;
+  return apply(socket, options, os_error, effect);
 }
 
 std::error_code apply(boost::asio::ip::tcp::socket& socket, const keepalive_options& options) {

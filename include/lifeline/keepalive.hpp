@@ -54,6 +54,21 @@ std::error_code apply(boost::asio::ip::tcp::socket& socket, const keepalive_opti
 std::error_code apply(boost::asio::ip::tcp::socket& socket, const keepalive_options& options,
                       std::error_code& os_error);
 
+/// How the OS took the options apply() gave it. Linux and Windows 10 1709 or later take them as
+/// given. Where the OS fixes the probe count itself (SIO_KEEPALIVE_VALS on older Windows and under
+/// Wine: 10 probes), the interval is scaled so that it still gives up after idle + probes x
+/// interval; where it has no user timeout at all (Wine lacks TCP_MAXRT), that is said here, not
+/// hidden: data in flight is then bounded by the OS's retransmission limits alone.
+struct keepalive_effect {
+  std::chrono::milliseconds interval{0};  ///< the probe interval the OS was given
+  int probes = 0;                         ///< the probe count it runs with
+  bool user_timeout_held = false;         ///< false when a non-zero user timeout had no OS option
+};
+
+/// apply(), also saying how the OS took the options (`effect` is filled when the call succeeds).
+std::error_code apply(boost::asio::ip::tcp::socket& socket, const keepalive_options& options,
+                      std::error_code& os_error, keepalive_effect& effect);
+
 /// Reads back what the OS holds for the socket. Values the OS does not report keep their defaults;
 /// `enabled` says whether keep-alive is on at all.
 std::error_code read_back(boost::asio::ip::tcp::socket& socket, keepalive_options& out, bool& enabled);

@@ -12,14 +12,23 @@ namespace lifeline::detail {
 /// A socket as the OS knows it: a file descriptor on POSIX, a SOCKET on Windows.
 using native_socket = std::intptr_t;
 
+/// The probe interval and count keep-alive runs with after set_keepalive().
+struct keepalive_probing {
+  std::chrono::milliseconds interval{0};
+  int probes = 0;
+};
+
 /// Turns on keep-alive with the given idle time, probe interval and probe count. The first option
-/// the OS rejects is returned, as the OS's error.
+/// the OS rejects is returned, as the OS's error. Where the OS fixes the probe count itself
+/// (Windows before 10 1709, Wine), the interval is scaled so that it gives up after
+/// idle + probes x interval all the same; `probing` says what the OS was given.
 std::error_code set_keepalive(native_socket s, std::chrono::seconds idle, std::chrono::seconds interval,
-                              int probes) noexcept;
+                              int probes, keepalive_probing& probing) noexcept;
 
 /// Bounds how long transmitted data may stay unacknowledged (TCP_USER_TIMEOUT, TCP_MAXRT on Windows).
-/// Zero leaves it to the system's retransmission limits.
-std::error_code set_user_timeout(native_socket s, std::chrono::milliseconds timeout) noexcept;
+/// Zero leaves it to the system's retransmission limits. `held` is false when the OS has no such
+/// option at all (Wine lacks TCP_MAXRT), which is not an error; a value it refuses is.
+std::error_code set_user_timeout(native_socket s, std::chrono::milliseconds timeout, bool& held) noexcept;
 
 /// What a socket holds now, as read back from the OS. Fields the OS cannot report stay empty.
 struct socket_keepalive {
@@ -49,6 +58,10 @@ bool is_connection_failure(const std::error_code& ec) noexcept;
 
 /// True for end-of-file's twin on the sending side (EPIPE; WSAESHUTDOWN).
 bool is_broken_pipe(const std::error_code& ec) noexcept;
+
+/// True for an error with which the OS completes an operation still pending when its socket was
+/// closed, where that is not Asio's operation_aborted: under Wine, ERROR_HANDLES_CLOSED (676).
+bool is_aborted_by_close(const std::error_code& ec) noexcept;
 
 /// The process's descriptor limits and how many it has open.
 struct descriptor_usage {

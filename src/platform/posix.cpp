@@ -53,14 +53,16 @@ std::optional<int> read_proc_int(const char* path) {
 }  // namespace
 
 std::error_code set_keepalive(native_socket s, std::chrono::seconds idle, std::chrono::seconds interval,
-                              int probes) noexcept {
+                              int probes, keepalive_probing& probing) noexcept {
+  probing = {interval, probes};
   if (auto ec = set_int(s, SOL_SOCKET, SO_KEEPALIVE, 1)) return ec;
   if (auto ec = set_int(s, IPPROTO_TCP, keepalive_idle_option, static_cast<int>(idle.count()))) return ec;
   if (auto ec = set_int(s, IPPROTO_TCP, TCP_KEEPINTVL, static_cast<int>(interval.count()))) return ec;
   return set_int(s, IPPROTO_TCP, TCP_KEEPCNT, probes);
 }
 
-std::error_code set_user_timeout(native_socket s, std::chrono::milliseconds timeout) noexcept {
+std::error_code set_user_timeout(native_socket s, std::chrono::milliseconds timeout, bool& held) noexcept {
+  held = true;
 #if defined(TCP_USER_TIMEOUT)
   return set_int(s, IPPROTO_TCP, TCP_USER_TIMEOUT, static_cast<int>(timeout.count()));
 #elif defined(TCP_RXT_CONNDROPTIME)
@@ -143,6 +145,9 @@ bool is_broken_pipe(const std::error_code& ec) noexcept {
   return (ec.category() == std::system_category() || ec.category() == std::generic_category()) &&
          ec.value() == EPIPE;
 }
+
+// Asio reports an operation pending at close() as operation_aborted itself.
+bool is_aborted_by_close(const std::error_code&) noexcept { return false; }
 
 std::error_code get_descriptor_usage(descriptor_usage& out) noexcept {
   rlimit limit{};

@@ -4,6 +4,8 @@
 
 #include "platform.hpp"
 
+#include <string_view>
+
 // clang-format off
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -22,6 +24,12 @@ constexpr int fixed_probe_count = 10;  // what Windows Vista and later send unde
 
 std::error_code last_error() noexcept { return {::WSAGetLastError(), std::system_category()}; }
 
+// Asio's errors come in Boost.System's system category, which on MinGW converts to a std category of
+// Boost's own named "system", not to std::system_category() (src/error.cpp, classify).
+bool is_winsock(const std::error_code& ec) noexcept {
+  return ec.category() == std::system_category() || std::string_view(ec.category().name()) == "system";
+}
+
 int set_int(native_socket s, int level, int name, DWORD value) noexcept {
   if (::setsockopt(static_cast<SOCKET>(s), level, name, reinterpret_cast<const char*>(&value),
                    sizeof value) != 0) {
@@ -39,13 +47,20 @@ std::optional<DWORD> get_int(native_socket s, int level, int name) noexcept {
   return value;
 }
 
+// Windows before 10 1709 has only this ioctl, in milliseconds, with the probe count fixed at 10.
+// Under Wine it sets Linux's keep-alive in whole seconds (issue 6) and the probe count
+// stays the host's (docs/windows.md). The interval is scaled so that the fixed count gives up when
+// the asked count would have: idle + 10 x (interval x probes / 10), rounded up to the millisecond.
 std::error_code set_keepalive_vals(native_socket s, std::chrono::seconds idle, std::chrono::seconds interval,
-                                   int probes) noexcept {
-  if (probes != fixed_probe_count) return {WSAENOPROTOOPT, std::system_category()};
+                                   int probes, keepalive_probing& probing) noexcept {
+  const long long interval_ms = std::chrono::milliseconds(interval).count();
+  probing.probes = fixed_probe_count;
+  probing.interval =
+      std::chrono::milliseconds((interval_ms * probes + fixed_probe_count - 1) / fixed_probe_count);
   tcp_keepalive values{};
   values.onoff = 1;
-  values.keepalivetime = static_cast<ULONG>(idle.count() * 1000);
-  values.keepaliveinterval = static_cast<ULONG>(interval.count() * 1000);
+  values.keepalivetime = static_cast<ULONG>(std::chrono::milliseconds(idle).count());
+  values.keepaliveinterval = static_cast<ULONG>(probing.interval.count());
   DWORD returned = 0;
   if (::WSAIoctl(static_cast<SOCKET>(s), SIO_KEEPALIVE_VALS, &values, sizeof values, nullptr, 0, &returned,
                  nullptr, nullptr) != 0) {
@@ -56,11 +71,14 @@ std::error_code set_keepalive_vals(native_socket s, std::chrono::seconds idle, s
 
 }  // namespace
 
+// The per-socket options come first: where Windows has them they hold the probe count as given. Only
+// an OS that does not know them (WSAENOPROTOOPT) gets the ioctl.
 std::error_code set_keepalive(native_socket s, std::chrono::seconds idle, std::chrono::seconds interval,
-                              int probes) noexcept {
+                              int probes, keepalive_probing& probing) noexcept {
+  probing = {interval, probes};
   if (const int e = set_int(s, SOL_SOCKET, SO_KEEPALIVE, TRUE)) return {e, std::system_category()};
   const int e = set_int(s, IPPROTO_TCP, tcp_keepidle, static_cast<DWORD>(idle.count()));
-  if (e == WSAENOPROTOOPT) return set_keepalive_vals(s, idle, interval, probes);
+  if (e == WSAENOPROTOOPT) return set_keepalive_vals(s, idle, interval, probes, probing);
   if (e != 0) return {e, std::system_category()};
   if (const int e2 = set_int(s, IPPROTO_TCP, tcp_keepintvl, static_cast<DWORD>(interval.count()))) {
     return {e2, std::system_category()};
@@ -71,11 +89,19 @@ std::error_code set_keepalive(native_socket s, std::chrono::seconds idle, std::c
   return {};
 }
 
-std::error_code set_user_timeout(native_socket s, std::chrono::milliseconds timeout) noexcept {
+// TCP_MAXRT exists since Windows Vista; Wine 8 does not know it (WSAENOPROTOOPT), and then nothing
+// bounds unacknowledged data but the OS's retransmission limits: reported through `held`.
+std::error_code set_user_timeout(native_socket s, std::chrono::milliseconds timeout, bool& held) noexcept {
+  held = true;
   if (timeout.count() == 0) return {};
   // TCP_MAXRT counts whole seconds; round up so the bound is never shorter than asked.
   const auto seconds = static_cast<DWORD>((timeout.count() + 999) / 1000);
-  if (const int e = set_int(s, IPPROTO_TCP, tcp_maxrt, seconds)) return {e, std::system_category()};
+  const int e = set_int(s, IPPROTO_TCP, tcp_maxrt, seconds);
+  if (e == WSAENOPROTOOPT) {
+    held = false;
+    return {};
+  }
+  if (e != 0) return {e, std::system_category()};
   return {};
 }
 
@@ -91,14 +117,23 @@ std::error_code get_keepalive(native_socket s, socket_keepalive& out) noexcept {
   return {};
 }
 
-// Windows keeps the figures below in SIO_TCP_INFO (Windows 10 1703 and later); until that is wired in,
-// lifeline's own deadline is not armed on Windows and detection rests on the OS.
+// Windows keeps the figures below in SIO_TCP_INFO (Windows 10 1703 and later; Wine 8 lacks it); until
+// that is wired in, lifeline's own deadline is not armed on Windows and detection rests on the OS.
 std::optional<std::chrono::milliseconds> peer_silence(native_socket) noexcept { return std::nullopt; }
-bool connection_torn_down(native_socket) noexcept { return false; }
+
+// Without SIO_TCP_INFO there is no TCP state to read, but Winsock keeps a connection's failure: every
+// call after a reset fails with WSAECONNRESET. A send of zero bytes asks without sending anything, and
+// succeeds after the peer's orderly close. Under Wine, a read pending when the peer's RST arrives can
+// end as end-of-file when another call took the error (measured), as on Linux.
+bool connection_torn_down(native_socket s) noexcept {
+  char none = 0;
+  if (::send(static_cast<SOCKET>(s), &none, 0, 0) == 0) return false;
+  return is_connection_failure(last_error());
+}
 std::optional<std::chrono::microseconds> smoothed_rtt(native_socket) noexcept { return std::nullopt; }
 
 bool is_connection_failure(const std::error_code& ec) noexcept {
-  if (ec.category() != std::system_category()) return false;
+  if (!is_winsock(ec)) return false;
   switch (ec.value()) {
     case WSAETIMEDOUT:
     case WSAEHOSTUNREACH:
@@ -116,7 +151,14 @@ bool is_connection_failure(const std::error_code& ec) noexcept {
 }
 
 bool is_broken_pipe(const std::error_code& ec) noexcept {
-  return ec.category() == std::system_category() && ec.value() == WSAESHUTDOWN;
+  return is_winsock(ec) && ec.value() == WSAESHUTDOWN;
+}
+
+bool is_aborted_by_close(const std::error_code& ec) noexcept {
+  // Windows completes such an operation with ERROR_NETNAME_DELETED, which Asio turns into
+  // operation_aborted; Wine completes it with STATUS_HANDLES_CLOSED, which Asio passes on as is.
+  constexpr int error_handles_closed = 676;  // not in MinGW's winerror.h
+  return is_winsock(ec) && ec.value() == error_handles_closed;
 }
 
 std::error_code get_descriptor_usage(descriptor_usage& out) noexcept {

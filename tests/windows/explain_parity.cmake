@@ -22,13 +22,13 @@ foreach(query IN LISTS queries)
   execute_process(COMMAND ${HOST_CLI} explain ${arguments} RESULT_VARIABLE host_status
                   OUTPUT_VARIABLE host_out ERROR_QUIET TIMEOUT 30)
   execute_process(COMMAND ${emulator} ${WINDOWS_CLI} explain ${arguments} RESULT_VARIABLE windows_status
-                  OUTPUT_VARIABLE windows_out ERROR_QUIET TIMEOUT 30)
+                  OUTPUT_VARIABLE windows_out ERROR_VARIABLE windows_err TIMEOUT 30)
   # The Windows C runtime writes text-mode newlines.
   string(REPLACE "\r\n" "\n" windows_out "${windows_out}")
   string(REPLACE ";" " " shown "${arguments}")
   if(NOT host_status STREQUAL windows_status)
     message(FATAL_ERROR "lifeline explain ${shown}: Linux exits ${host_status}, Windows ${windows_status}\n"
-                        "Windows printed:\n${windows_out}")
+                        "Windows printed:\n${windows_out}\nand on standard error:\n${windows_err}")
   endif()
   if(host_out STREQUAL "")
     message(FATAL_ERROR "lifeline explain ${shown}: the Linux binary printed nothing")
