@@ -39,16 +39,31 @@ struct relay_state {
   bool failed = false;
 };
 
-// Copies one direction; on EOF passes the half-close on; on an error aborts both sides.
-awaitable<void> tcp_to_session(tcp::socket& from, session& to, relay_state& state, std::uint64_t& forwarded) {
+// Passes the end of one direction on, as a half-close; false when that failed. The session's shutdown
+// completes once the peer has acknowledged everything before it.
+awaitable<bool> end_stream(session& to) {
+  auto [ec] = co_await to.async_shutdown(asio::as_tuple(use_awaitable));
+  co_return !ec;
+}
+awaitable<bool> end_stream(tcp::socket& to) {
+  boost::system::error_code ignored;
+  to.shutdown(tcp::socket::shutdown_send, ignored);
+  co_return true;
+}
+
+// Copies one direction, between the connection's socket and its session; on EOF passes the half-close
+// on; on an error aborts both sides: the session with close() (its peer learns at once), the socket with
+// an RST.
+template <typename From, typename To>
+awaitable<void> pump(From& from, To& to, session& s, tcp::socket& socket, relay_state& state,
+                     std::uint64_t& forwarded) {
   std::vector<std::uint8_t> buffer(pump_buffer);
   while (true) {
     auto [ec, n] = co_await from.async_read_some(asio::buffer(buffer), asio::as_tuple(use_awaitable));
     if (ec == asio::error::eof) {
-      auto [sec] = co_await to.async_shutdown(asio::as_tuple(use_awaitable));
-      if (sec && !state.failed) {
+      if (!co_await end_stream(to) && !state.failed) {
         state.failed = true;
-        abort_socket(from);
+        abort_socket(socket);
       }
       co_return;
     }
@@ -60,30 +75,8 @@ awaitable<void> tcp_to_session(tcp::socket& from, session& to, relay_state& stat
   }
   if (!state.failed) {
     state.failed = true;
-    to.close();
-    abort_socket(from);
-  }
-}
-
-awaitable<void> session_to_tcp(session& from, tcp::socket& to, relay_state& state, std::uint64_t& forwarded) {
-  std::vector<std::uint8_t> buffer(pump_buffer);
-  while (true) {
-    auto [ec, n] = co_await from.async_read_some(asio::buffer(buffer), asio::as_tuple(use_awaitable));
-    if (ec == asio::error::eof) {
-      boost::system::error_code ignored;
-      to.shutdown(tcp::socket::shutdown_send, ignored);
-      co_return;
-    }
-    if (ec || state.failed) break;
-    auto [wec, wn] =
-        co_await asio::async_write(to, asio::buffer(buffer.data(), n), asio::as_tuple(use_awaitable));
-    if (wec) break;
-    forwarded += n;
-  }
-  if (!state.failed) {
-    state.failed = true;
-    from.close();
-    abort_socket(to);
+    s.close();
+    abort_socket(socket);
   }
 }
 
@@ -164,8 +157,8 @@ class tunnel_base {
 
   awaitable<void> relay(std::uint64_t id, tcp::socket& socket, session& s) {
     relay_state state;
-    co_await (tcp_to_session(socket, s, state, stats_.bytes_forwarded) &&
-              session_to_tcp(s, socket, state, stats_.bytes_forwarded));
+    co_await (pump(socket, s, s, socket, state, stats_.bytes_forwarded) &&
+              pump(s, socket, s, socket, state, stats_.bytes_forwarded));
     log(fmt::format("connection {}: {}", id, state.failed ? "aborted" : "closed"));
   }
 
