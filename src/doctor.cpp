@@ -200,7 +200,8 @@ void check_system_keepalive(doctor_report& r) {
 
 }  // namespace
 
-std::error_code parse_host_port(std::string_view text, host_port& out, std::string& detail) {
+std::error_code parse_host_port(std::string_view text, host_port& out, std::string& detail,
+                                bool allow_port_zero) {
   const auto fail = [&](std::string why) {
     detail = std::move(why);
     return make_error_code(errc::invalid_argument);
@@ -229,8 +230,10 @@ std::error_code parse_host_port(std::string_view text, host_port& out, std::stri
   }
   unsigned value = 0;
   const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535) {
-    return fail(fmt::format("'{}': the port must be a number from 1 to 65535", text));
+  const unsigned lowest = allow_port_zero ? 0 : 1;
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < lowest ||
+      value > 65535) {
+    return fail(fmt::format("'{}': the port must be a number from {} to 65535", text, lowest));
   }
   out.host = std::string(host);
   out.port = static_cast<std::uint16_t>(value);

@@ -184,6 +184,13 @@ TEST(tunnel, bad_arguments_get_clear_errors) {
       {LIFELINE_CLI, "tunnel", "client", "--listen", "127.0.0.1", "--server", "127.0.0.1:1"});
   EXPECT_EQ(no_port.wait_exit(), 2);
   EXPECT_NE(no_port.output().find("'127.0.0.1' is not HOST:PORT"), std::string::npos) << no_port.output();
+  child_process bad_port(
+      {LIFELINE_CLI, "tunnel", "server", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:0"});
+  EXPECT_EQ(bad_port.wait_exit(), 2);
+  EXPECT_NE(
+      bad_port.output().find("'127.0.0.1:0' is not HOST:PORT: the port must be a number from 1 to 65535"),
+      std::string::npos)
+      << bad_port.output();
   child_process missing_key({LIFELINE_CLI, "tunnel", "client", "--listen", "127.0.0.1:0", "--server",
                              "127.0.0.1:1", "--psk-file", "/nonexistent/key"});
   EXPECT_EQ(missing_key.wait_exit(), 2);

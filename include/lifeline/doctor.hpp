@@ -24,7 +24,9 @@ struct host_port {
 
 /// Parses "HOST:PORT", "1.2.3.4:PORT" or "[v6 address]:PORT". Returns errc::invalid_argument and a
 /// sentence in `detail` for anything else (missing or empty host, port not 1-65535, stray brackets).
-std::error_code parse_host_port(std::string_view text, host_port& out, std::string& detail);
+/// `allow_port_zero` admits port 0, "any free port", for an address to listen on.
+std::error_code parse_host_port(std::string_view text, host_port& out, std::string& detail,
+                                bool allow_port_zero = false);
 
 enum class severity { ok, warning, problem };
 std::string_view to_string(severity s) noexcept;

@@ -1,6 +1,7 @@
 // `lifeline tunnel server|client`: carries any TCP program's connections over resumable sessions.
 #include "commands.hpp"
 
+#include <lifeline/doctor.hpp>
 #include <lifeline/tunnel.hpp>
 
 #include <fmt/chrono.h>
@@ -39,21 +40,15 @@ struct tunnel_args {
   unsigned deadline_s = 60;
 };
 
-struct host_port {
-  std::string host;
-  std::string port;
-};
-
-// "HOST:PORT" or "[V6]:PORT".
-std::optional<host_port> split(const std::string& text) {
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find("]:");
-    if (close == std::string::npos) return std::nullopt;
-    return host_port{text.substr(1, close - 1), text.substr(close + 2)};
-  }
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return std::nullopt;
-  return host_port{text.substr(0, colon), text.substr(colon + 1)};
+// Parses an address flag; on failure says which and why, in the tunnel's words.
+std::optional<host_port> address(const std::string& text, bool listening, const char* who) {
+  host_port out;
+  std::string detail;
+  if (!parse_host_port(text, out, detail, listening)) return out;
+  const auto prefix = "'" + text + "': ";  // parse_host_port's sentences start by quoting the text
+  if (detail.rfind(prefix, 0) == 0) detail.erase(0, prefix.size());
+  fmt::print(stderr, "{}: '{}' is not HOST:PORT: {}\n", who, text, detail);
+  return std::nullopt;
 }
 
 std::string now() {
@@ -73,12 +68,9 @@ std::string show(const tcp::endpoint& e) {
 
 int run_tunnel(const tunnel_args& a, bool server_side) {
   const char* who = server_side ? "lifeline tunnel server" : "lifeline tunnel client";
-  const auto listen = split(a.listen);
-  const auto target = split(a.target);
-  if (!listen || !target) {
-    fmt::print(stderr, "{}: '{}' is not HOST:PORT\n", who, !listen ? a.listen : a.target);
-    return exit_usage;
-  }
+  const auto listen = address(a.listen, true, who);
+  const auto target = listen ? address(a.target, false, who) : std::nullopt;
+  if (!listen || !target) return exit_usage;
 
   tunnel_options options;
   options.max_connections = a.max_connections;
@@ -154,7 +146,7 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
   asio::io_context io;
   tcp::resolver resolver(io);
   boost::system::error_code ec;
-  const auto listen_results = resolver.resolve(listen->host, listen->port, ec);
+  const auto listen_results = resolver.resolve(listen->host, std::to_string(listen->port), ec);
   if (ec || listen_results.empty()) {
     fmt::print(stderr, "{}: cannot resolve the listen address '{}': {}\n", who, a.listen, ec.message());
     return exit_usage;
@@ -182,12 +174,12 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
     asio::signal_set signals(io, SIGINT, SIGTERM);
     asio::steady_timer grace(io);
     if (server_side) {
-      server = std::make_unique<tunnel_server>(io.get_executor(), listen_ep, target->host, target->port,
-                                               options, a.max_memory_mib << 20);
+      server = std::make_unique<tunnel_server>(io.get_executor(), listen_ep, target->host,
+                                               std::to_string(target->port), options, a.max_memory_mib << 20);
       say(fmt::format("tunnel server listening on {}, forwarding to {}", show(server->local_endpoint()),
                       a.target));
     } else {
-      const auto server_results = resolver.resolve(target->host, target->port, ec);
+      const auto server_results = resolver.resolve(target->host, std::to_string(target->port), ec);
       if (ec || server_results.empty()) {
         fmt::print(stderr, "{}: cannot resolve the server address '{}': {}\n", who, a.target, ec.message());
         return exit_usage;
