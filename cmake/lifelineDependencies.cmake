@@ -4,9 +4,15 @@ find_package(Threads REQUIRED)
 find_package(Boost 1.81 REQUIRED)
 find_package(fmt 9 REQUIRED)
 find_package(CLI11 REQUIRED)
-# The session layer (and so the tunnel) needs OpenSSL 3; without it the rest still builds.
+# The session layer (and so the tunnel) needs HMAC-SHA-256 and random numbers: OpenSSL 3, or on Windows
+# the system's own CNG when OpenSSL is missing (Debian has no OpenSSL for MinGW-w64). TLS needs OpenSSL.
 find_package(OpenSSL 3)
-set(LIFELINE_WITH_SESSION ${OpenSSL_FOUND})
+set(LIFELINE_WITH_TLS ${OpenSSL_FOUND})
+if(OpenSSL_FOUND OR WIN32)
+  set(LIFELINE_WITH_SESSION TRUE)
+else()
+  set(LIFELINE_WITH_SESSION FALSE)
+endif()
 
 # xxHash is used header-only (XXH_INLINE_ALL), so only its header is needed.
 find_path(LIFELINE_XXHASH_INCLUDE_DIR xxhash.h REQUIRED)

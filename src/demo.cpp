@@ -7,7 +7,6 @@
 #include "session/crypto.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
@@ -23,26 +22,6 @@ using asio::use_awaitable;
 using tcp = asio::ip::tcp;
 using clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-class sha256 {
- public:
-  sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~sha256() { EVP_MD_CTX_free(ctx_); }
-  sha256(const sha256&) = delete;
-  sha256& operator=(const sha256&) = delete;
-  void update(const void* p, std::size_t n) { EVP_DigestUpdate(ctx_, p, n); }
-  std::string hex() {
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_, d, &n);
-    std::string out;
-    for (unsigned i = 0; i < n; ++i) out += fmt::format("{:02x}", d[i]);
-    return out;
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
 
 milliseconds since(clock::time_point t) { return std::chrono::duration_cast<milliseconds>(clock::now() - t); }
 
@@ -72,7 +51,7 @@ demo_report run_demo(const demo_options& o, const std::function<void(const demo_
 
   // The sink: the program at the far end, which hashes everything it receives.
   tcp::acceptor sink(io, {loopback, 0});
-  sha256 received_hash, sent_hash;
+  detail::sha256 received_hash, sent_hash;
   bool sink_saw_end = false;
 
   tunnel_options server_opts;

@@ -5,8 +5,10 @@
 #include <lifeline/chaos.hpp>
 #include <lifeline/session.hpp>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read.hpp>
@@ -25,29 +27,27 @@ using asio::use_awaitable;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
-// SHA-256 of a stream, fed piece by piece.
-class sha256 {
+// XXH3-128 of a stream, fed piece by piece: a digest independent of the session's own checksums
+// (XXH3-64 per frame), so a byte lost, repeated or reordered anywhere shows.
+class stream_digest {
  public:
-  sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-  ~sha256() { EVP_MD_CTX_free(ctx_); }
-  void update(const void* p, std::size_t n) { EVP_DigestUpdate(ctx_, p, n); }
+  stream_digest() : state_(XXH3_createState()) { XXH3_128bits_reset(state_); }
+  ~stream_digest() { XXH3_freeState(state_); }
+  stream_digest(const stream_digest&) = delete;
+  stream_digest& operator=(const stream_digest&) = delete;
+  void update(const void* p, std::size_t n) { XXH3_128bits_update(state_, p, n); }
   std::string hex() {
-    unsigned char d[32];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_, d, &n);
-    std::string out;
-    for (unsigned i = 0; i < n; ++i)
-      out += "0123456789abcdef"[d[i] >> 4], out += "0123456789abcdef"[d[i] & 15];
-    return out;
+    const auto d = XXH3_128bits_digest(state_);
+    return fmt::format("{:016x}{:016x}", d.high64, d.low64);
   }
 
  private:
-  EVP_MD_CTX* ctx_;
+  XXH3_state_t* state_;
 };
 
 awaitable<std::string> send_random(lifeline::session& s, std::uint64_t total, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
-  sha256 hash;
+  stream_digest hash;
   std::vector<std::uint64_t> words(32 * 1024);
   for (std::uint64_t sent = 0; sent < total;) {
     for (auto& w : words) w = rng();
@@ -60,7 +60,7 @@ awaitable<std::string> send_random(lifeline::session& s, std::uint64_t total, st
 }
 
 awaitable<std::string> receive_all(lifeline::session& s, std::uint64_t total) {
-  sha256 hash;
+  stream_digest hash;
   std::vector<char> buffer(128 * 1024);
   for (std::uint64_t got = 0; got < total;) {
     const auto n = co_await s.async_read_some(

@@ -385,6 +385,7 @@ TEST(retry_policy, full_jitter_stays_under_the_capped_exponential) {
 
 }  // namespace
 
+#ifdef LIFELINE_WITH_TLS
 #include "support/certs.hpp"
 
 #include <boost/asio/ssl.hpp>
@@ -468,3 +469,41 @@ TEST(session_tls, refuses_an_untrusted_server_and_a_client_without_a_certificate
 }
 
 }  // namespace
+#else  // a build without OpenSSL (Windows): TLS is refused, never silently replaced by plain TCP
+
+namespace {
+
+// A non-null context pointer that is never dereferenced: such a build cannot make a real one.
+std::shared_ptr<asio::ssl::context> some_tls_context() {
+  static int stand_in = 0;
+  return {std::shared_ptr<void>(), reinterpret_cast<asio::ssl::context*>(&stand_in)};
+}
+
+TEST(session_tls, a_build_without_tls_refuses_a_tls_context_on_both_sides) {
+  lifeline::session_options o;
+  o.tls = some_tls_context();
+  std::string why;
+  EXPECT_EQ(o.validate(&why), lifeline::errc::invalid_argument);
+  EXPECT_NE(why.find("TLS is not available"), std::string::npos) << why;
+
+  asio::io_context io;
+  lifeline::server_options server;
+  server.session.tls = some_tls_context();
+  try {
+    lifeline::session_acceptor acceptor(io.get_executor(), {asio::ip::address_v4::loopback(), 0}, server);
+    ADD_FAILURE() << "the acceptor took a TLS context it cannot use";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code(), lifeline::errc::invalid_argument);
+    EXPECT_NE(std::string(e.what()).find("TLS is not available"), std::string::npos) << e.what();
+  }
+
+  lifeline::session client(io.get_executor(), o);
+  std::error_code result;
+  client.async_connect({asio::ip::address_v4::loopback(), 9},
+                       [&](boost::system::error_code ec) { result = ec; });
+  io.run_for(std::chrono::seconds(5));
+  EXPECT_EQ(result, lifeline::errc::invalid_argument);
+}
+
+}  // namespace
+#endif

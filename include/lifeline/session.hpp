@@ -202,6 +202,8 @@ class session_acceptor {
   using executor_type = boost::asio::any_io_executor;
   using accept_handler = boost::asio::any_completion_handler<void(boost::system::error_code, session)>;
 
+  /// Listens on `listen`. Throws std::system_error: errc::invalid_argument (with the reason) for options
+  /// that session_options::validate() refuses, or the error of binding the listening socket.
   session_acceptor(executor_type ex, const boost::asio::ip::tcp::endpoint& listen,
                    server_options options = {});
   ~session_acceptor();

@@ -14,6 +14,7 @@
 
 #include <deque>
 #include <map>
+#include <system_error>
 
 namespace lifeline {
 
@@ -303,6 +304,10 @@ std::error_code session_options::validate(std::string* why) const {
   if (handshake_timeout.count() <= 0) return bad("handshake_timeout must be positive");
   if (retry.base.count() <= 0 || retry.cap < retry.base) return bad("retry: need 0 < base <= cap");
   if (retry.deadline.count() <= 0) return bad("retry: deadline must be positive");
+#ifndef LIFELINE_WITH_TLS
+  if (tls)
+    return bad("TLS is not available: this build of lifeline has no OpenSSL (the Windows build); use a psk");
+#endif
   return {};
 }
 
@@ -325,10 +330,18 @@ std::string to_string(const session_event& e) {
 
 // session_acceptor ----------------------------------------------------------------------------------
 
+namespace {
+server_options validated(server_options options) {
+  std::string why;
+  if (auto ec = options.session.validate(&why)) throw std::system_error(ec, why);
+  return options;
+}
+}  // namespace
+
 session_acceptor::session_acceptor(executor_type ex, const boost::asio::ip::tcp::endpoint& listen,
                                    server_options options)
-    : impl_(
-          std::make_shared<detail::acceptor_impl>(boost::asio::make_strand(ex), listen, std::move(options))) {
+    : impl_(std::make_shared<detail::acceptor_impl>(boost::asio::make_strand(ex), listen,
+                                                    validated(std::move(options)))) {
   impl_->start();
 }
 

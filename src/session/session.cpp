@@ -111,6 +111,10 @@ asio::awaitable<std::error_code> write_frame(transport& s, wire::frame_type type
 }
 
 asio::awaitable<std::error_code> tls_handshake(transport& s, bool client, std::chrono::milliseconds timeout) {
+#ifndef LIFELINE_WITH_TLS
+  (void)s, (void)client, (void)timeout;
+  co_return std::error_code();  // plain TCP only (validate() refuses a TLS context)
+#else
   auto* tls = s.tls();
   if (!tls) co_return std::error_code();
   asio::steady_timer timer(s.get_executor(), timeout);
@@ -119,6 +123,7 @@ asio::awaitable<std::error_code> tls_handshake(transport& s, bool client, std::c
                           timer.async_wait(asio::as_tuple(use_awaitable)));
   if (result.index() == 1) co_return make_error_code(errc::handshake_timeout);
   co_return std::error_code(std::get<0>(std::get<0>(result)));
+#endif
 }
 
 asio::awaitable<void> refuse(transport& s, errc code, std::string_view text) {
@@ -168,10 +173,12 @@ asio::awaitable<std::error_code> session_impl::handshake(transport& s, bool resu
   }
   boost::system::error_code ignored;
   s.socket().set_option(tcp::no_delay(true), ignored);
+#ifdef LIFELINE_WITH_TLS
   if (auto* tls = s.tls(); tls && !options_.tls_server_name.empty()) {
     SSL_set_tlsext_host_name(tls->native_handle(), options_.tls_server_name.c_str());
     tls->set_verify_callback(asio::ssl::host_name_verification(options_.tls_server_name));
   }
+#endif
   if (auto ec = co_await tls_handshake(s, true, timeout)) co_return ec;
 
   std::vector<std::uint8_t> buffer;

@@ -1,11 +1,20 @@
 // One connection under a session: plain TCP, or TLS over TCP (OpenSSL through Asio) where configured.
-// It is an AsyncReadStream and AsyncWriteStream, so the session's loops do not care which.
+// It is an AsyncReadStream and AsyncWriteStream, so the session's loops do not care which. A build
+// without OpenSSL (LIFELINE_WITH_TLS unset: Windows) has plain TCP only; session_options::validate()
+// refuses a TLS context there.
 #pragma once
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#ifdef LIFELINE_WITH_TLS
 #include <boost/asio/ssl.hpp>
+#else
+namespace boost::asio::ssl {
+class context;
+}
+#endif
 
+#include <cstdlib>
 #include <memory>
 #include <variant>
 
@@ -14,11 +23,16 @@ namespace lifeline::detail {
 class transport {
  public:
   using tcp = boost::asio::ip::tcp;
+#ifdef LIFELINE_WITH_TLS
   using tls_stream = boost::asio::ssl::stream<tcp::socket>;
+  using stream_type = std::variant<tcp::socket, tls_stream>;
+#else
+  struct tls_stream {};  // never held
+  using stream_type = std::variant<tcp::socket>;
+#endif
   using executor_type = tcp::socket::executor_type;
 
-  using stream_type = std::variant<tcp::socket, tls_stream>;
-
+#ifdef LIFELINE_WITH_TLS
   /// Plain TCP when `tls` is null.
   transport(const executor_type& ex, const std::shared_ptr<boost::asio::ssl::context>& tls)
       : stream_(tls ? stream_type(std::in_place_type<tls_stream>, ex, *tls)
@@ -27,13 +41,30 @@ class transport {
   transport(tcp::socket socket, const std::shared_ptr<boost::asio::ssl::context>& tls)
       : stream_(tls ? stream_type(std::in_place_type<tls_stream>, std::move(socket), *tls)
                     : stream_type(std::in_place_type<tcp::socket>, std::move(socket))) {}
+#else
+  transport(const executor_type& ex, const std::shared_ptr<boost::asio::ssl::context>&)
+      : stream_(std::in_place_type<tcp::socket>, ex) {}
+  transport(tcp::socket socket, const std::shared_ptr<boost::asio::ssl::context>&)
+      : stream_(std::in_place_type<tcp::socket>, std::move(socket)) {}
+#endif
 
   executor_type get_executor() { return socket().get_executor(); }
   tcp::socket& socket() {
     if (auto* s = std::get_if<tcp::socket>(&stream_)) return *s;
+#ifdef LIFELINE_WITH_TLS
     return std::get<tls_stream>(stream_).next_layer();
+#else
+    std::abort();  // unreachable: plain TCP is the only alternative
+#endif
   }
-  tls_stream* tls() { return std::get_if<tls_stream>(&stream_); }
+  /// The TLS stream, or null for plain TCP.
+  tls_stream* tls() {
+#ifdef LIFELINE_WITH_TLS
+    return std::get_if<tls_stream>(&stream_);
+#else
+    return nullptr;
+#endif
+  }
   bool is_open() { return socket().is_open(); }
 
   template <typename MutableBufferSequence, typename Token>

@@ -9,7 +9,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#ifdef LIFELINE_WITH_TLS
 #include <boost/asio/ssl.hpp>
+#endif
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
@@ -113,6 +115,13 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
       fmt::print(stderr, "{}: --tls-cert and --tls-key go together\n", who);
       return exit_usage;
     }
+#ifndef LIFELINE_WITH_TLS
+    fmt::print(stderr,
+               "{}: TLS is not available in this build of lifeline (built without OpenSSL, as the Windows "
+               "build is); use --psk-file or LIFELINE_PSK\n",
+               who);
+    return exit_usage;
+#else
     try {
       namespace ssl = asio::ssl;
       auto ctx =
@@ -136,6 +145,7 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
       fmt::print(stderr, "{}: cannot load the TLS files: {}\n", who, e.code().message());
       return exit_usage;
     }
+#endif
   }
   std::string why;
   if (options.session.validate(&why)) {

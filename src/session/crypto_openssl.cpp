@@ -1,4 +1,4 @@
-// OpenSSL behind the session's small crypto interface.
+// OpenSSL behind the session's small crypto interface (crypto.hpp).
 #include "crypto.hpp"
 
 #include <openssl/crypto.h>
@@ -17,14 +17,6 @@ void random_bytes(std::span<std::uint8_t> out) {
   }
 }
 
-std::uint64_t random_u64() {
-  std::uint8_t b[8];
-  random_bytes(b);
-  std::uint64_t v = 0;
-  for (auto x : b) v = v << 8 | x;
-  return v;
-}
-
 wire::digest hmac(std::span<const std::uint8_t> key,
                   std::initializer_list<std::span<const std::uint8_t>> parts) {
   std::vector<std::uint8_t> message;
@@ -38,6 +30,26 @@ wire::digest hmac(std::span<const std::uint8_t> key,
 
 bool equal_constant_time(const wire::digest& a, const wire::digest& b) noexcept {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+sha256::sha256() : state_(EVP_MD_CTX_new()) {
+  if (!state_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(state_), EVP_sha256(), nullptr) != 1) {
+    EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(state_));
+    throw std::runtime_error("OpenSSL SHA-256 initialisation failed");
+  }
+}
+
+sha256::~sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(state_)); }
+
+void sha256::update(const void* data, std::size_t size) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(state_), data, size);
+}
+
+wire::digest sha256::finish() {
+  wire::digest out{};
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(state_), out.data(), &length);
+  return out;
 }
 
 }  // namespace lifeline::detail
