@@ -76,7 +76,7 @@ TEST_P(session_on_test_network, heartbeat_detects_a_silent_cut_within_its_bound_
   const std::uint64_t total = 16u << 20;
   std::atomic<std::uint64_t> received{0}, first_wrong{total};
   std::promise<void> connected;
-  std::atomic<bool> client_done{false}, server_done{false};
+  std::atomic<bool> client_done{false}, server_done{false}, server_finished{false};
   std::string client_error;
 
   // The server side reads and checks every byte.
@@ -98,6 +98,7 @@ TEST_P(session_on_test_network, heartbeat_detects_a_silent_cut_within_its_bound_
         std::uint8_t byte;
         auto [ec, n] = co_await s.async_read_some(asio::buffer(&byte, 1), asio::as_tuple(use_awaitable));
         server_done = ec == asio::error::eof;
+        server_finished = true;
       },
       asio::detached);
   std::thread server_thread([&] { server_io.run_for(60s); });
@@ -159,6 +160,11 @@ TEST_P(session_on_test_network, heartbeat_detects_a_silent_cut_within_its_bound_
   net.restore();
   const auto restored_at = clock_type::now();
   client_thread.join();
+  // The client's shutdown completes when the server's session has the CLOSE; the server's reader sees
+  // its end of stream a moment later, on its own thread: wait for that (bounded) before stopping it.
+  for (const auto until = clock_type::now() + 5s; !server_finished && clock_type::now() < until;) {
+    std::this_thread::sleep_for(10ms);
+  }
   server_io.stop();
   server_thread.join();
 
