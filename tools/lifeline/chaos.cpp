@@ -146,6 +146,9 @@ int run_chaos(const chaos_options& o) {
   }
   // Handlers are in place before "ready" is printed, so a SIGTERM right after it still stops cleanly.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+#ifdef SIGBREAK
+  signals.add(SIGBREAK);  // Windows: Ctrl+Break, and what console tools send to stop a program
+#endif
   int stopped_by = 0;
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;

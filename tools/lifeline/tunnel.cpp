@@ -182,6 +182,9 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
     // Before the "listening" line: a signal sent as soon as that line appears must find the handler set
     // (asio queues it until the wait below), not end the process by the default action.
     asio::signal_set signals(io, SIGINT, SIGTERM);
+#ifdef SIGBREAK
+    signals.add(SIGBREAK);  // Windows: Ctrl+Break, and what console tools send to stop a program
+#endif
     asio::steady_timer grace(io);
     if (server_side) {
       server = std::make_unique<tunnel_server>(io.get_executor(), listen_ep, target->host,
