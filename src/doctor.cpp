@@ -130,6 +130,16 @@ void check_descriptors(doctor_report& r) {
   r.descriptors_soft = usage.soft;
   r.descriptors_hard = usage.hard;
   r.descriptors_in_use = usage.in_use;
+  if (!usage.limited) {
+    r.findings.push_back(
+        {severity::ok, "descriptors",
+         usage.in_use
+             ? fmt::format("no per-process socket limit (sockets are bounded by memory); {} handles open",
+                           *usage.in_use)
+             : std::string("no per-process socket limit (sockets are bounded by memory)"),
+         ""});
+    return;
+  }
   const auto limit_text = [](std::uint64_t v) {
     return v == 0 ? std::string("unlimited") : std::to_string(v);
   };
@@ -168,30 +178,31 @@ void check_system_keepalive(doctor_report& r) {
   r.system_keepalive = defaults;
   r.tcp_retries2 = sys.retries2;
   const auto idle_detection = defaults.idle_detection();
-  const auto what = fmt::format("sockets that set nothing find a dead idle peer after {} ({})",
-                                duration_text(idle_detection), options_text(defaults));
+  auto what = fmt::format("sockets that set nothing find a dead idle peer after {} ({})",
+                          duration_text(idle_detection), options_text(defaults));
+  if (!sys.source.empty()) what += fmt::format(", from the {}", sys.source);
   if (idle_detection > std::chrono::minutes(10)) {
     r.findings.push_back(
         {severity::warning, "keepalive_defaults", what,
          fmt::format("set keep-alive per socket (lifeline's options: {}, found within {}), or lower "
-                     "net.ipv4.tcp_keepalive_time / _intvl / _probes for every program",
-                     options_text(r.options), seconds_text(r.options.bound()))});
+                     "{} for every program",
+                     options_text(r.options), seconds_text(r.options.bound()), sys.keepalive_settings)});
   } else {
     r.findings.push_back({severity::ok, "keepalive_defaults", what, ""});
   }
   if (sys.retries2) {
-    r.system_in_flight_detection = retransmission_give_up(*sys.retries2);
+    r.system_in_flight_detection = retransmission_give_up(*sys.retries2, sys.min_rto);
     const auto in_flight = fmt::format(
-        "keep-alive is silent while data is unacknowledged; with tcp_retries2={} a dead peer is found "
+        "keep-alive is silent while data is unacknowledged; with {}={} a dead peer is found "
         "only after about {}",
-        *sys.retries2, duration_text(*r.system_in_flight_detection));
+        sys.retries_name, *sys.retries2, duration_text(*r.system_in_flight_detection));
     if (*r.system_in_flight_detection > std::chrono::minutes(2)) {
       r.findings.push_back(
           {severity::warning, "unacknowledged_data", in_flight,
-           fmt::format("set TCP_USER_TIMEOUT per socket (lifeline sets {}), or lower "
-                       "net.ipv4.tcp_retries2",
+           fmt::format("set {} per socket (lifeline sets {}), or lower {}", sys.user_timeout_option,
                        r.options.user_timeout.count() ? seconds_text(r.options.user_timeout)
-                                                      : std::string("none: give --user-timeout"))});
+                                                      : std::string("none: give --user-timeout"),
+                       sys.retries_setting)});
     } else {
       r.findings.push_back({severity::ok, "unacknowledged_data", in_flight, ""});
     }
@@ -271,11 +282,12 @@ bool doctor_report::healthy() const noexcept {
                       [](const finding& f) { return f.level == severity::problem; });
 }
 
-milliseconds retransmission_give_up(int retries2) noexcept {
+milliseconds retransmission_give_up(int retries2, milliseconds first_rto) noexcept {
   // tcp_retries2 counts retransmissions; Linux gives up once the time they would take has passed
   // (retransmits_timed_out): the first RTO is at least 200 ms, each doubles, none exceeds 120 s.
+  // Windows' TcpMaxDataRetransmissions works alike from its 300 ms minimum.
   milliseconds total{0};
-  milliseconds rto{200};
+  milliseconds rto = first_rto;
   for (int i = 0; i <= retries2; ++i) {
     total += rto;
     rto = std::min(rto * 2, milliseconds(120000));

@@ -77,9 +77,11 @@ struct doctor_report {
 /// Runs every check. Blocks; each network wait is bounded by request.timeout.
 doctor_report diagnose(const doctor_request& request);
 
-/// Roughly how long Linux retransmits unacknowledged data before giving up after `retries2`
-/// retransmissions (RTO from 200 ms, doubling, capped at 120 s): 924.6 s for the default 15.
-std::chrono::milliseconds retransmission_give_up(int retries2) noexcept;
+/// Roughly how long the OS retransmits unacknowledged data before giving up after `retries2`
+/// retransmissions (RTO from `first_rto`, doubling, capped at 120 s): on Linux (200 ms) 924.6 s for the
+/// default tcp_retries2 of 15; on Windows (300 ms) 18.9 s for the default TcpMaxDataRetransmissions of 5.
+std::chrono::milliseconds retransmission_give_up(
+    int retries2, std::chrono::milliseconds first_rto = std::chrono::milliseconds(200)) noexcept;
 
 struct watch_request {
   host_port target;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 #include <system_error>
 
 namespace lifeline::detail {
@@ -68,6 +69,9 @@ struct descriptor_usage {
   std::uint64_t soft = 0;
   std::uint64_t hard = 0;  ///< 0 when unlimited
   std::optional<std::uint64_t> in_use;
+  /// False where the OS has no per-process limit to report (Windows: sockets are bounded by memory);
+  /// `in_use` then counts the process's handles.
+  bool limited = true;
 };
 std::error_code get_descriptor_usage(descriptor_usage& out) noexcept;
 
@@ -78,6 +82,15 @@ struct system_keepalive {
   std::chrono::seconds interval{0};
   int probes = 0;
   std::optional<int> retries2;
+  /// The first retransmission timeout, for estimating when the OS gives up on unacknowledged data.
+  std::chrono::milliseconds min_rto{200};
+  /// Where an administrator changes these, named in doctor's advice.
+  std::string_view keepalive_settings = "net.ipv4.tcp_keepalive_time / _intvl / _probes";
+  std::string_view retries_name = "tcp_retries2";
+  std::string_view retries_setting = "net.ipv4.tcp_retries2";
+  std::string_view user_timeout_option = "TCP_USER_TIMEOUT";
+  /// Windows: which values came from the registry rather than the documented defaults.
+  std::string_view source;
 };
 std::error_code get_system_keepalive(system_keepalive& out) noexcept;
 

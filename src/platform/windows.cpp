@@ -4,6 +4,8 @@
 
 #include "platform.hpp"
 
+#include <algorithm>
+#include <optional>
 #include <string_view>
 
 // clang-format off
@@ -162,18 +164,54 @@ bool is_aborted_by_close(const std::error_code& ec) noexcept {
 }
 
 std::error_code get_descriptor_usage(descriptor_usage& out) noexcept {
-  // Winsock has no per-process socket limit to report; sockets are bounded by memory.
+  // Winsock has no per-process socket limit to report; sockets are bounded by memory. What the
+  // process holds is its handle count (sockets, files, threads, events...).
   out = {};
+  out.limited = false;
+  DWORD handles = 0;
+  // Wine answers 0, which no real process has: unknown then.
+  if (::GetProcessHandleCount(::GetCurrentProcess(), &handles) && handles > 0) out.in_use = handles;
   return {};
 }
 
+namespace {
+
+constexpr const wchar_t* tcpip_parameters = L"SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters";
+
+std::optional<DWORD> tcpip_parameter(const wchar_t* name) noexcept {
+  DWORD value = 0;
+  DWORD size = sizeof value;
+  if (::RegGetValueW(HKEY_LOCAL_MACHINE, tcpip_parameters, name, RRF_RT_REG_DWORD, nullptr, &value, &size) !=
+      ERROR_SUCCESS) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+}  // namespace
+
 std::error_code get_system_keepalive(system_keepalive& out) noexcept {
-  // The documented defaults (KeepAliveTime, KeepAliveInterval, TcpMaxDataRetransmissions); a
-  // machine may override them in HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters.
-  out.idle = std::chrono::seconds(7200);
-  out.interval = std::chrono::seconds(1);
+  // KeepAliveTime and KeepAliveInterval (milliseconds) and TcpMaxDataRetransmissions where the machine
+  // sets them in the registry, else the documented defaults: 2 hours, 1 second, 5. The probe count is
+  // fixed at 10 since Windows Vista.
+  const auto idle = tcpip_parameter(L"KeepAliveTime");
+  const auto interval = tcpip_parameter(L"KeepAliveInterval");
+  const auto retries = tcpip_parameter(L"TcpMaxDataRetransmissions");
+  out.idle =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::milliseconds(idle.value_or(7200000)));
+  out.interval = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::milliseconds(std::max<DWORD>(interval.value_or(1000), 1000)));
   out.probes = fixed_probe_count;
-  out.retries2 = 5;
+  out.retries2 = static_cast<int>(retries.value_or(5));
+  out.min_rto = std::chrono::milliseconds(300);  // Windows' default minimum retransmission timeout
+  out.keepalive_settings =
+      "KeepAliveTime / KeepAliveInterval (ms) under "
+      "HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters";
+  out.retries_name = "TcpMaxDataRetransmissions";
+  out.retries_setting =
+      "TcpMaxDataRetransmissions under HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters";
+  out.user_timeout_option = "TCP_MAXRT";
+  out.source = idle || interval || retries ? "registry" : "Windows defaults";
   return {};
 }
 

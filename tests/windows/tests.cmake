@@ -42,3 +42,9 @@ foreach(windows_end client server)
                    $<TARGET_FILE:lifeline_cli> ${CMAKE_CROSSCOMPILING_EMULATOR})
   set_tests_properties(interop.windows_${windows_end}_with_linux PROPERTIES LABELS interop TIMEOUT 300)
 endforeach()
+
+# `lifeline doctor` reads keep-alive and retransmission settings from the registry, else Windows' defaults.
+add_test(NAME doctor.reads_the_registry_and_names_it_in_advice
+         COMMAND ${CMAKE_COMMAND} -DWINDOWS_CLI=$<TARGET_FILE:lifeline_cli> -DEMULATOR=${emulator}
+                 -P ${CMAKE_CURRENT_SOURCE_DIR}/windows/doctor_registry.cmake)
+set_tests_properties(doctor.reads_the_registry_and_names_it_in_advice PROPERTIES LABELS cli_doctor TIMEOUT 300)
