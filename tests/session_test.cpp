@@ -294,6 +294,36 @@ TEST(session, bad_peers_get_a_precise_error_and_the_server_keeps_serving) {
   });
 }
 
+TEST(session_acceptor, reports_a_peer_lost_in_the_handshake_by_its_address) {
+  asio::io_context io;
+  std::vector<std::pair<tcp::endpoint, std::error_code>> reported;
+  auto options = quick_server();
+  options.on_error = [&](const tcp::endpoint& peer, std::error_code ec, const std::string&) {
+    reported.emplace_back(peer, ec);
+  };
+  session_acceptor acceptor(io.get_executor(), loopback, options);
+  tcp::endpoint client_end;
+  lifeline::test::run_bounded(io, [&]() -> awaitable<void> {
+    tcp::socket s(io);
+    co_await s.async_connect(acceptor.local_endpoint(), use_awaitable);
+    client_end = s.local_endpoint();
+    std::vector<std::uint8_t> hello(lifeline::wire::header_size);
+    co_await asio::async_read(s, asio::buffer(hello), use_awaitable);
+    s.set_option(asio::socket_base::linger(true, 0));  // a reset in the middle of the handshake
+    s.close();
+    asio::steady_timer pause(io);
+    for (int i = 0; i < 300 && reported.empty(); ++i) {
+      pause.expires_after(10ms);
+      co_await pause.async_wait(use_awaitable);
+    }
+  });
+  ASSERT_EQ(reported.size(), 1u);
+  // Read when the connection was accepted: the failed socket itself can no longer say.
+  EXPECT_EQ(reported[0].first, client_end);
+  EXPECT_EQ(lifeline::classify(reported[0].second), lifeline::condition::connection_lost)
+      << reported[0].second.message();
+}
+
 TEST(session, a_server_that_lost_the_session_gives_the_client_a_clear_error) {
   asio::io_context io;
   auto acceptor = std::make_unique<session_acceptor>(io.get_executor(), loopback, quick_server());

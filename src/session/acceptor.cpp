@@ -75,8 +75,7 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
 
   void report(transport& s, std::error_code ec, const std::string& text) {
     if (!options_.on_error) return;
-    boost::system::error_code ignored;
-    options_.on_error(s.socket().remote_endpoint(ignored), ec, text);
+    options_.on_error(s.peer(), ec, text);
   }
 
   asio::awaitable<void> accept_loop() {

@@ -39,14 +39,19 @@ class transport {
                     : stream_type(std::in_place_type<tcp::socket>, ex)) {}
   /// Wraps an accepted socket.
   transport(tcp::socket socket, const std::shared_ptr<boost::asio::ssl::context>& tls)
-      : stream_(tls ? stream_type(std::in_place_type<tls_stream>, std::move(socket), *tls)
+      : peer_(peer_of(socket)),
+        stream_(tls ? stream_type(std::in_place_type<tls_stream>, std::move(socket), *tls)
                     : stream_type(std::in_place_type<tcp::socket>, std::move(socket))) {}
 #else
   transport(const executor_type& ex, const std::shared_ptr<boost::asio::ssl::context>&)
       : stream_(std::in_place_type<tcp::socket>, ex) {}
   transport(tcp::socket socket, const std::shared_ptr<boost::asio::ssl::context>&)
-      : stream_(std::in_place_type<tcp::socket>, std::move(socket)) {}
+      : peer_(peer_of(socket)), stream_(std::in_place_type<tcp::socket>, std::move(socket)) {}
 #endif
+
+  /// An accepted connection's peer, read when it was accepted: once the connection has failed the
+  /// socket can no longer say.
+  const tcp::endpoint& peer() const { return peer_; }
 
   executor_type get_executor() { return socket().get_executor(); }
   tcp::socket& socket() {
@@ -105,6 +110,12 @@ class transport {
   }
 
  private:
+  static tcp::endpoint peer_of(const tcp::socket& socket) {
+    boost::system::error_code ignored;
+    return socket.remote_endpoint(ignored);
+  }
+
+  tcp::endpoint peer_;
   stream_type stream_;
 };
 
