@@ -191,6 +191,10 @@ TEST(tunnel, bad_arguments_get_clear_errors) {
       bad_port.output().find("'127.0.0.1:0' is not HOST:PORT: the port must be a number from 1 to 65535"),
       std::string::npos)
       << bad_port.output();
+  child_process small_receive({LIFELINE_CLI, "tunnel", "client", "--listen", "127.0.0.1:0", "--server",
+                               "127.0.0.1:1", "--receive-kib", "512"});
+  EXPECT_EQ(small_receive.wait_exit(), 2);
+  EXPECT_NE(small_receive.output().find("--receive-kib"), std::string::npos) << small_receive.output();
   child_process missing_key({LIFELINE_CLI, "tunnel", "client", "--listen", "127.0.0.1:0", "--server",
                              "127.0.0.1:1", "--psk-file", "/nonexistent/key"});
   EXPECT_EQ(missing_key.wait_exit(), 2);

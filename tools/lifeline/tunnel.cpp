@@ -36,6 +36,7 @@ struct tunnel_args {
   bool insecure = false;
   std::size_t max_connections = 1024;
   std::size_t replay_kib = 8192;
+  std::size_t receive_kib = 8192;
   std::size_t max_memory_mib = 4096;
   unsigned heartbeat_ms = 1000;
   unsigned timeout_ms = 5000;
@@ -77,6 +78,7 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
   tunnel_options options;
   options.max_connections = a.max_connections;
   options.session.replay_capacity = a.replay_kib * 1024;
+  options.session.receive_capacity = a.receive_kib * 1024;
   options.session.heartbeat_interval = std::chrono::milliseconds(a.heartbeat_ms);
   options.session.heartbeat_timeout = std::chrono::milliseconds(a.timeout_ms);
   options.session.retry.deadline = std::chrono::seconds(a.deadline_s);
@@ -248,6 +250,9 @@ void add_common(CLI::App* sub, tunnel_args& a) {
       ->check(CLI::Range(1, 1000000));
   sub->add_option("--replay-kib", a.replay_kib, "Replay buffer per connection, KiB")
       ->check(CLI::Range(64, 1 << 20));
+  sub->add_option("--receive-kib", a.receive_kib,
+                  "Received bytes held per connection until the program reads them, KiB (at least one frame)")
+      ->check(CLI::Range(1024, 1 << 20));
   sub->add_option("--heartbeat-ms", a.heartbeat_ms, "Heartbeat interval")->check(CLI::Range(10, 600000));
   sub->add_option("--timeout-ms", a.timeout_ms, "Silence after which the link is declared dead")
       ->check(CLI::Range(20, 3600000));
