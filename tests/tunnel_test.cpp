@@ -1,6 +1,7 @@
 // `lifeline tunnel`, run as an operator runs it: the real binaries, real sockets on loopback, a target
 // program at the far end; data, half-closes, resets and refusals carried end to end.
 #include "support/child_process.hpp"
+#include "support/tunnel_ends.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio.hpp>
@@ -15,6 +16,7 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using lifeline::test::child_process;
+using lifeline::test::tunnel_ends;
 using namespace std::chrono_literals;
 
 const auto loopback = asio::ip::make_address("127.0.0.1");
@@ -24,36 +26,6 @@ void set_timeout(tcp::socket& s, std::chrono::seconds t) {
   timeval tv{static_cast<time_t>(t.count()), 0};
   ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
-
-// A tunnel server and client started from the real binary; the client's local port is where programs
-// connect.
-struct tunnel_pair {
-  std::unique_ptr<child_process> server, client;
-  std::uint16_t port = 0;
-
-  bool start(std::uint16_t target_port, const std::vector<std::string>& server_extra = {},
-             const std::vector<std::string>& client_extra = {}) {
-    std::vector<std::string> s = {LIFELINE_CLI,
-                                  "tunnel",
-                                  "server",
-                                  "--listen",
-                                  "127.0.0.1:0",
-                                  "--to",
-                                  "127.0.0.1:" + std::to_string(target_port)};
-    s.insert(s.end(), server_extra.begin(), server_extra.end());
-    server = std::make_unique<child_process>(s);
-    const auto server_port = server->wait_for(R"(tunnel server listening on 127\.0\.0\.1:(\d+))");
-    if (!server_port) return false;
-    std::vector<std::string> c = {
-        LIFELINE_CLI, "tunnel", "client", "--listen", "127.0.0.1:0", "--server", "127.0.0.1:" + *server_port};
-    c.insert(c.end(), client_extra.begin(), client_extra.end());
-    client = std::make_unique<child_process>(c);
-    const auto client_port = client->wait_for(R"(tunnel client listening on 127\.0\.0\.1:(\d+))");
-    if (!client_port) return false;
-    port = static_cast<std::uint16_t>(std::stoi(*client_port));
-    return true;
-  }
-};
 
 // A target that echoes what it reads and passes the half-close back, on its own thread.
 struct echo_target {
@@ -94,8 +66,8 @@ std::vector<char> random_bytes(std::size_t n, std::uint64_t seed) {
 TEST(tunnel, carries_data_and_a_half_close_end_to_end) {
   echo_target target;
   target.serve_one();
-  tunnel_pair t;
-  ASSERT_TRUE(t.start(target.acceptor.local_endpoint().port())) << t.server->output() << t.client->output();
+  tunnel_ends t;
+  ASSERT_TRUE(t.start(target.acceptor.local_endpoint().port(), 0, {})) << t.problem;
 
   asio::io_context io;
   tcp::socket s(io);
@@ -129,8 +101,8 @@ TEST(tunnel, a_refused_target_resets_the_programs_connection) {
     tcp::acceptor a(io, {loopback, 0});
     closed_port = a.local_endpoint().port();
   }
-  tunnel_pair t;
-  ASSERT_TRUE(t.start(closed_port));
+  tunnel_ends t;
+  ASSERT_TRUE(t.start(closed_port, 0, {})) << t.problem;
   asio::io_context io;
   tcp::socket s(io);
   s.connect({loopback, t.port});
@@ -146,8 +118,8 @@ TEST(tunnel, a_refused_target_resets_the_programs_connection) {
 TEST(tunnel, a_programs_reset_reaches_the_target_as_a_reset) {
   echo_target target;
   target.serve_one();
-  tunnel_pair t;
-  ASSERT_TRUE(t.start(target.acceptor.local_endpoint().port()));
+  tunnel_ends t;
+  ASSERT_TRUE(t.start(target.acceptor.local_endpoint().port(), 0, {})) << t.problem;
   asio::io_context io;
   tcp::socket s(io);
   s.connect({loopback, t.port});
@@ -208,9 +180,10 @@ TEST(tunnel, a_wrong_key_is_turned_away_and_logged) {
   std::ofstream(dir / "right") << "0123456789abcdef-right\n";
   std::ofstream(dir / "wrong") << "0123456789abcdef-wrong\n";
   echo_target target;
-  tunnel_pair t;
-  ASSERT_TRUE(t.start(target.acceptor.local_endpoint().port(), {"--psk-file", (dir / "right").string()},
-                      {"--psk-file", (dir / "wrong").string()}));
+  tunnel_ends t;
+  ASSERT_TRUE(t.start(target.acceptor.local_endpoint().port(), 0, {},
+                      {"--psk-file", (dir / "wrong").string()}, {"--psk-file", (dir / "right").string()}))
+      << t.problem;
   asio::io_context io;
   tcp::socket s(io);
   s.connect({loopback, t.port});
