@@ -40,6 +40,15 @@ void complete(const strand_type& fallback, Handler handler, Args... args) {
   asio::post(fallback, asio::append(std::move(handler), args...));
 }
 
+// For an operation that completes because of I/O, not inside its initiating function: the handler runs
+// at once when its executor is the one running (as Asio's socket operations complete from the reactor),
+// which spares a trip through the scheduler per delivered read and lets the application ask for its
+// next read before the read loop parses the next frame.
+template <typename Handler, typename... Args>
+void complete_from_io(const strand_type& fallback, Handler handler, Args... args) {
+  asio::dispatch(fallback, asio::append(std::move(handler), args...));
+}
+
 void rethrow(std::exception_ptr e) {
   if (e) std::rethrow_exception(e);
 }
@@ -401,6 +410,13 @@ asio::awaitable<std::error_code> session_impl::read_loop(std::shared_ptr<transpo
       if (r.consumed == 0) break;
       if (r.value.type == wire::frame_type::data && r.value.value + r.value.payload.size() > received_) {
         const auto fresh = r.value.value + r.value.payload.size() - std::max(r.value.value, received_);
+        if (read_completing_ && !read_handler_ && in_.empty()) {
+          // The application has just been handed a read and is likely to ask again at once: let it,
+          // so that this frame goes straight into its buffer rather than through the receive ring.
+          co_await asio::post(strand_, use_awaitable);
+          if (co_await cancelled() || failed_) co_return make_error_code(errc::connection_reset);
+          read_completing_ = false;
+        }
         const auto paused_at = clock::now();
         while (in_.free() < fresh) {  // R15: wait for the application to read
           if (!rx_paused_) {
@@ -451,9 +467,8 @@ std::error_code session_impl::on_frame(const wire::frame& f) {
       const auto skip = received_ - f.value;
       if (skip >= f.payload.size()) return {};
       const auto fresh = f.payload.subspan(skip);
-      in_.push(fresh.data(), fresh.size());
       received_ += fresh.size();
-      deliver();
+      deliver(fresh, true);
       return {};
     }
     case frame_type::ack:  // R13
@@ -473,7 +488,7 @@ std::error_code session_impl::on_frame(const wire::frame& f) {
       if (peer_closed_ || f.value != received_) return make_error_code(errc::malformed_frame);
       received_ += 1;
       peer_closed_ = true;
-      deliver();
+      deliver({}, true);
       writer_wake_.cancel();
       return {};
     case frame_type::error:  // R18
@@ -597,15 +612,25 @@ asio::awaitable<std::error_code> session_impl::tick_loop() {
   }
 }
 
-void session_impl::deliver() {
-  if (!read_handler_) return;
+void session_impl::deliver(wire::bytes fresh, bool from_io) {
+  // The receive ring holds bytes that arrived before `fresh`, so it is drained first. A read that is
+  // waiting takes the rest of a verified frame straight from the read buffer: one copy per byte instead
+  // of two through the ring. What does not fit is kept in the ring (R15 made room for all of it).
   std::size_t n = 0;
-  for (const auto& b : read_buffers_) {
-    if (in_.empty()) break;
-    const auto copied = in_.peek(b.data(), std::min(b.size(), in_.size()));
-    in_.consume(copied);
-    n += copied;
+  if (read_handler_) {
+    for (const auto& b : read_buffers_) {
+      if (in_.empty() && fresh.empty()) break;
+      auto* out = static_cast<std::uint8_t*>(b.data());
+      const auto from_ring = in_.empty() ? 0 : in_.peek(out, b.size());
+      in_.consume(from_ring);
+      const auto from_frame = std::min(b.size() - from_ring, fresh.size());
+      if (from_frame > 0) std::memcpy(out + from_ring, fresh.data(), from_frame);
+      fresh = fresh.subspan(from_frame);
+      n += from_ring + from_frame;
+    }
   }
+  in_.push(fresh.data(), fresh.size());
+  if (!read_handler_) return;
   boost::system::error_code ec;
   if (n > 0) {
     stats_.bytes_read += n;
@@ -618,7 +643,13 @@ void session_impl::deliver() {
     return;  // nothing to give yet; a read of zero bytes completes at once
   }
   read_buffers_.clear();
-  complete(strand_, std::move(*std::exchange(read_handler_, std::nullopt)), ec, n);
+  read_completing_ = n > 0;
+  auto handler = std::move(*std::exchange(read_handler_, std::nullopt));
+  if (from_io) {
+    complete_from_io(strand_, std::move(handler), ec, n);
+  } else {
+    complete(strand_, std::move(handler), ec, n);
+  }
 }
 
 void session_impl::fill() {
@@ -649,6 +680,7 @@ void session_impl::start_read(std::vector<asio::mutable_buffer> buffers, session
   }
   read_buffers_ = std::move(buffers);
   read_handler_ = std::move(handler);
+  read_completing_ = false;
   deliver();
 }
 

@@ -82,7 +82,10 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   std::error_code attach(std::uint64_t peer_received);
   std::error_code on_frame(const wire::frame& f);
   void acknowledge(std::uint64_t value);
-  void deliver();
+  /// Completes a waiting read from the receive ring and then from `fresh`, the new bytes of a verified
+  /// DATA frame; keeps in the ring what the read does not take. `from_io`: called by the read loop, not
+  /// by an initiating function, so the read may complete inline.
+  void deliver(wire::bytes fresh = {}, bool from_io = false);
   void fill();
   void fail(std::error_code ec);
   void emit(session_event e);
@@ -134,6 +137,7 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   // Application operations: at most one of each in flight.
   std::optional<session::read_handler> read_handler_;
   std::vector<asio::mutable_buffer> read_buffers_;
+  bool read_completing_ = false;  // a read completed with data and the next has not been asked for yet
   std::optional<session::read_handler> write_handler_;
   std::vector<asio::const_buffer> write_buffers_;
   std::optional<session::wait_handler> shutdown_handler_;
