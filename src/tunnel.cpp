@@ -51,15 +51,32 @@ awaitable<bool> end_stream(tcp::socket& to) {
   co_return true;
 }
 
+// One step of a direction: moves some bytes, or fails (asio::error::eof when the source ended). From the
+// socket the session reads straight into its replay buffer, sparing a copy per byte.
+struct copy_step {
+  std::vector<std::uint8_t> buffer = std::vector<std::uint8_t>(pump_buffer);
+  awaitable<std::pair<boost::system::error_code, std::size_t>> operator()(session& from, tcp::socket& to) {
+    auto [ec, n] = co_await from.async_read_some(asio::buffer(buffer), asio::as_tuple(use_awaitable));
+    if (ec) co_return std::pair{ec, std::size_t{0}};
+    auto [wec, wn] =
+        co_await asio::async_write(to, asio::buffer(buffer.data(), n), asio::as_tuple(use_awaitable));
+    co_return std::pair{wec, wn};
+  }
+  awaitable<std::pair<boost::system::error_code, std::size_t>> operator()(tcp::socket& from, session& to) {
+    auto [ec, n] = co_await to.async_write_some_from(from, asio::as_tuple(use_awaitable));
+    co_return std::pair{ec, n};
+  }
+};
+
 // Copies one direction, between the connection's socket and its session; on EOF passes the half-close
 // on; on an error aborts both sides: the session with close() (its peer learns at once), the socket with
 // an RST.
 template <typename From, typename To>
 awaitable<void> pump(From& from, To& to, session& s, tcp::socket& socket, relay_state& state,
                      std::uint64_t& forwarded) {
-  std::vector<std::uint8_t> buffer(pump_buffer);
+  copy_step step;
   while (true) {
-    auto [ec, n] = co_await from.async_read_some(asio::buffer(buffer), asio::as_tuple(use_awaitable));
+    auto [ec, n] = co_await step(from, to);
     if (ec == asio::error::eof) {
       if (!co_await end_stream(to) && !state.failed) {
         state.failed = true;
@@ -68,9 +85,6 @@ awaitable<void> pump(From& from, To& to, session& s, tcp::socket& socket, relay_
       co_return;
     }
     if (ec || state.failed) break;
-    auto [wec, wn] =
-        co_await asio::async_write(to, asio::buffer(buffer.data(), n), asio::as_tuple(use_awaitable));
-    if (wec) break;
     forwarded += n;
   }
   if (!state.failed) {

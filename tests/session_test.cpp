@@ -231,6 +231,147 @@ TEST(session, full_replay_buffer_blocks_the_writer_until_acknowledged) {
   });
 }
 
+TEST(session, write_some_from_moves_a_socket_into_the_stream_exactly_once_across_resets) {
+  // async_write_some_from reads a TCP socket straight into the replay buffer. A replay buffer of 64 KiB
+  // makes it wait for acknowledgements (R14) and wrap around many times; drops on the way make the
+  // session resend from that buffer. Every byte must arrive once, in order, then the end of stream.
+  asio::io_context io;
+  session_acceptor acceptor(io.get_executor(), loopback, quick_server());
+  auto client_opts = quick_options();
+  client_opts.replay_capacity = 64u << 10;
+  session client(io.get_executor(), client_opts);
+  tcp::acceptor source_listener(io, loopback);
+  const std::uint64_t total = 8u << 20;
+  const std::uint64_t seed = 11;  // the program's write sizes
+  std::uint64_t received = 0;
+  std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+  lifeline::test::run_bounded(io, [&]() -> awaitable<void> {
+    co_await client.async_connect(acceptor.local_endpoint(), use_awaitable);
+    auto server = co_await acceptor.async_accept(use_awaitable);
+    tcp::socket program(io);
+    co_await program.async_connect(source_listener.local_endpoint(), use_awaitable);
+    auto source = co_await source_listener.async_accept(use_awaitable);
+    using namespace asio::experimental::awaitable_operators;
+    auto program_writes = [&]() -> awaitable<void> {
+      std::mt19937_64 rng(seed);
+      std::vector<std::uint8_t> chunk(100'000);
+      asio::steady_timer pause(io);
+      for (std::uint64_t sent = 0, writes = 0; sent < total; ++writes) {
+        const auto n = std::min<std::uint64_t>(total - sent, 1 + rng() % chunk.size());
+        for (std::uint64_t i = 0; i < n; ++i) chunk[i] = pattern(sent + i, 5);
+        co_await asio::async_write(program, asio::buffer(chunk.data(), n), use_awaitable);
+        sent += n;
+        if (writes % 16 == 15) {
+          // Until everything so far has arrived and, a few ACK ticks (R13) later, been acknowledged:
+          // the replay buffer empties while a read into it waits.
+          while (received < sent) {
+            pause.expires_after(5ms);
+            co_await pause.async_wait(use_awaitable);
+          }
+          pause.expires_after(60ms);
+          co_await pause.async_wait(use_awaitable);
+        }
+      }
+      program.shutdown(tcp::socket::shutdown_send);
+    };
+    std::uint64_t taken = 0, drops = 0;
+    boost::system::error_code end;
+    auto relay = [&]() -> awaitable<void> {
+      while (true) {
+        auto [ec, n] = co_await client.async_write_some_from(source, asio::as_tuple(use_awaitable));
+        taken += n;
+        if (ec) {
+          end = ec;
+          break;
+        }
+        if (taken >= (drops + 1) * (2u << 20)) {
+          ++drops;
+          client.drop_connection();
+        }
+      }
+      co_await client.async_shutdown(use_awaitable);
+    };
+    auto receive = [&]() -> awaitable<void> {
+      std::vector<std::uint8_t> buffer(64 * 1024);
+      std::uint64_t first_wrong = total;
+      while (received < total) {
+        const auto n = co_await server.async_read_some(asio::buffer(buffer), use_awaitable);
+        for (std::size_t i = 0; i < n && first_wrong == total; ++i) {
+          if (buffer[i] != pattern(received + i, 5)) first_wrong = received + i;
+        }
+        received += n;
+      }
+      EXPECT_EQ(first_wrong, total) << "first wrong byte";
+      std::uint8_t byte;
+      auto [ec, n] = co_await server.async_read_some(asio::buffer(&byte, 1), asio::as_tuple(use_awaitable));
+      EXPECT_EQ(ec, asio::error::eof);
+    };
+    co_await (program_writes() && relay() && receive());
+    EXPECT_EQ(end, asio::error::eof) << "the source's end of file ends the operation";
+    EXPECT_EQ(taken, total);
+    EXPECT_EQ(client.stats().bytes_written, total);
+    EXPECT_GE(client.stats().resets, 1u);
+  });
+}
+
+TEST(session, closing_a_session_at_end_of_file_does_not_fail_the_peers_shutdown) {
+  // The reader gets its end of file only once the ACK of the peer's CLOSE is on its way (R17), so a
+  // program that closes its session as soon as it reads the end does not turn the peer's clean shutdown
+  // into session_closed. Repeated: whether the CLOSE arrives with the last data or alone varies.
+  for (int round = 0; round < 20; ++round) {
+    pair_fixture f;
+    lifeline::test::run_bounded(f.io, [&]() -> awaitable<void> {
+      co_await f.connect();
+      using namespace asio::experimental::awaitable_operators;
+      auto writer = [&]() -> awaitable<void> {
+        co_await send_stream(f.client, 300'000, 7, static_cast<std::uint64_t>(round));
+        auto [ec] = co_await f.client.async_shutdown(asio::as_tuple(use_awaitable));
+        EXPECT_FALSE(ec) << "round " << round << ": " << ec.message();
+      };
+      auto reader = [&]() -> awaitable<void> {
+        EXPECT_EQ(co_await receive_stream(*f.server, 300'000, 7), 300'000u);
+        std::uint8_t byte;
+        auto [ec, n] =
+            co_await f.server->async_read_some(asio::buffer(&byte, 1), asio::as_tuple(use_awaitable));
+        EXPECT_EQ(ec, asio::error::eof);
+        f.server.reset();  // closes the session at once
+      };
+      co_await (writer() && reader());
+    });
+  }
+}
+
+TEST(session, write_some_from_while_another_write_is_in_flight_is_refused) {
+  pair_fixture f;
+  tcp::acceptor source_listener(f.io, loopback);
+  lifeline::test::run_bounded(f.io, [&]() -> awaitable<void> {
+    co_await f.connect();
+    tcp::socket program(f.io);
+    co_await program.async_connect(source_listener.local_endpoint(), use_awaitable);
+    auto source = co_await source_listener.async_accept(use_awaitable);
+    using namespace asio::experimental::awaitable_operators;
+    // The first operation waits for the program, which sends nothing until the second was refused.
+    auto first = [&]() -> awaitable<void> {
+      auto [ec, n] = co_await f.client.async_write_some_from(source, asio::as_tuple(use_awaitable));
+      EXPECT_FALSE(ec) << ec.message();
+      EXPECT_EQ(n, 3u);
+    };
+    auto second = [&]() -> awaitable<void> {
+      co_await asio::post(co_await asio::this_coro::executor, use_awaitable);
+      auto [ec, n] = co_await f.client.async_write_some(asio::buffer("x", 1), asio::as_tuple(use_awaitable));
+      EXPECT_EQ(ec, asio::error::in_progress);
+      auto [sec] = co_await f.client.async_shutdown(asio::as_tuple(use_awaitable));
+      EXPECT_EQ(sec, asio::error::in_progress)
+          << "a shutdown would put the CLOSE before the bytes being read";
+      co_await asio::async_write(program, asio::buffer("abc", 3), use_awaitable);
+    };
+    co_await (first() && second());
+    std::array<char, 3> got{};
+    co_await asio::async_read(*f.server, asio::buffer(got), use_awaitable);
+    EXPECT_EQ(std::string(got.data(), 3), "abc");
+  });
+}
+
 TEST(session, forged_resume_is_rejected_and_the_real_session_is_untouched) {
   pair_fixture f;
   lifeline::test::run_bounded(f.io, [&]() -> awaitable<void> {

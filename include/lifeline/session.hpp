@@ -146,6 +146,18 @@ class session {
         token, buffers);
   }
 
+  /// Reads from `from` straight into the replay buffer: what reading into a buffer and writing it would
+  /// do, without the copy between the two, for relays from TCP into a session. Waits while the replay
+  /// buffer is full (R14). Signature: void(error_code, std::size_t): the bytes taken, or the session's
+  /// error, or the read's (asio::error::eof when `from` has ended). It is the session's one write in
+  /// flight and completes when the read does; `from` must run on the same thread of execution as the
+  /// session's executor.
+  template <typename Token>
+  auto async_write_some_from(boost::asio::ip::tcp::socket& from, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this, &from](auto handler) { start_write_from(from, std::move(handler)); }, token);
+  }
+
   /// Ends this side's stream (a half-close) and completes once the peer has acknowledged everything
   /// written before it. Signature: void(error_code).
   template <typename Token>
@@ -176,6 +188,7 @@ class session {
   void start_connect(boost::asio::ip::tcp::endpoint ep, wait_handler handler);
   void start_read(std::vector<boost::asio::mutable_buffer> buffers, read_handler handler);
   void start_write(std::vector<boost::asio::const_buffer> buffers, read_handler handler);
+  void start_write_from(boost::asio::ip::tcp::socket& from, read_handler handler);
   void start_shutdown(wait_handler handler);
 
   std::shared_ptr<detail::session_impl> impl_;

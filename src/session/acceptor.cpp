@@ -262,6 +262,12 @@ void session::start_write(std::vector<boost::asio::const_buffer> buffers, read_h
                         });
 }
 
+void session::start_write_from(boost::asio::ip::tcp::socket& from, read_handler handler) {
+  boost::asio::dispatch(impl_->strand_, [impl = impl_, &from, h = std::move(handler)]() mutable {
+    impl->start_write_from(from, std::move(h));
+  });
+}
+
 void session::start_shutdown(wait_handler handler) {
   boost::asio::dispatch(impl_->strand_, [impl = impl_, h = std::move(handler)]() mutable {
     impl->start_shutdown(std::move(h));

@@ -34,6 +34,20 @@ class byte_ring {
     return n;
   }
 
+  /// The free space after the last byte that is contiguous in memory, for a read to fill in place; the
+  /// front may be consumed meanwhile, and commit() then appends what the read put there.
+  std::span<std::uint8_t> prepare() noexcept {
+    if (!data_) data_.reset(new std::uint8_t[capacity_]);
+    const auto tail = (head_ + size_) % capacity_;
+    prepared_ = true;
+    return {data_.get() + tail, std::min(free(), capacity_ - tail)};
+  }
+  /// Appends the first `n` bytes of the span prepare() gave.
+  void commit(std::size_t n) noexcept {
+    size_ += n;
+    prepared_ = false;
+  }
+
   /// Copies up to `n` bytes from the front into `out` without consuming them; returns how many.
   std::size_t peek(void* out, std::size_t n) const noexcept {
     const auto [a, b] = view(0, n);
@@ -56,7 +70,7 @@ class byte_ring {
     n = std::min(n, size_);
     head_ = (head_ + n) % capacity_;
     size_ -= n;
-    if (size_ == 0) head_ = 0;
+    if (size_ == 0 && !prepared_) head_ = 0;  // not under a read that is filling prepared space
   }
 
  private:
@@ -64,6 +78,7 @@ class byte_ring {
   std::size_t capacity_;
   std::size_t head_ = 0;
   std::size_t size_ = 0;
+  bool prepared_ = false;
 };
 
 }  // namespace lifeline::detail

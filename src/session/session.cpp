@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -33,11 +34,21 @@ constexpr std::size_t max_data_frame = 256u << 10;
 constexpr std::size_t max_batch = 1u << 20;
 constexpr milliseconds tick{20};  // R13's delayed acknowledgement, and heartbeat checks
 constexpr std::size_t initial_read_buffer = 4u << 10;
+constexpr int max_reader_turns = 3;  // event-loop turns a frame waits for the application's next read
 
 template <typename Handler, typename... Args>
 void complete(const strand_type& fallback, Handler handler, Args... args) {
   // Through the handler's associated executor, never inline, as Asio's own operations complete.
   asio::post(fallback, asio::append(std::move(handler), args...));
+}
+
+// For an operation that completes because of I/O, not inside its initiating function: the handler runs
+// at once when its executor is the one running (as Asio's socket operations complete from the reactor),
+// which spares a trip through the scheduler per delivered read and lets the application ask for its
+// next read before the read loop parses the next frame.
+template <typename Handler, typename... Args>
+void complete_from_io(const strand_type& fallback, Handler handler, Args... args) {
+  asio::dispatch(fallback, asio::append(std::move(handler), args...));
 }
 
 void rethrow(std::exception_ptr e) {
@@ -361,7 +372,8 @@ std::error_code session_impl::attach(std::uint64_t peer_received) {
   if (peer_received > acked_) acknowledge(peer_received);
   stats_.bytes_resent += sent_high_ - peer_received;
   sent_ = peer_received;
-  ack_sent_ = received_;
+  ack_sent_ = received_;  // the resume handshake told the peer
+  if (peer_closed_ && read_handler_) deliver();
   return {};
 }
 
@@ -408,6 +420,17 @@ asio::awaitable<std::error_code> session_impl::read_loop(std::shared_ptr<transpo
       if (r.consumed == 0) break;
       if (r.value.type == wire::frame_type::data && r.value.value + r.value.payload.size() > received_) {
         const auto fresh = r.value.value + r.value.payload.size() - std::max(r.value.value, received_);
+        // The application has just been handed a read and is likely to ask again soon (a relay first
+        // writes what it read, which completes a turn of the event loop later): give it a few turns, so
+        // that this frame goes straight into its buffer rather than through the receive ring.
+        for (int turn = 0; turn < max_reader_turns && read_completing_ && !read_handler_ && in_.empty();
+             ++turn) {
+          // Through the executor under the strand: a post to the strand itself could run at once in the
+          // strand's current batch, before the application's handlers queued outside it.
+          co_await asio::post(strand_.get_inner_executor(), use_awaitable);
+          if (co_await cancelled() || failed_) co_return make_error_code(errc::connection_reset);
+        }
+        read_completing_ = false;
         const auto paused_at = clock::now();
         while (in_.free() < fresh) {  // R15: wait for the application to read
           if (!rx_paused_) {
@@ -458,9 +481,8 @@ std::error_code session_impl::on_frame(const wire::frame& f) {
       const auto skip = received_ - f.value;
       if (skip >= f.payload.size()) return {};
       const auto fresh = f.payload.subspan(skip);
-      in_.push(fresh.data(), fresh.size());
       received_ += fresh.size();
-      deliver();
+      deliver(fresh, true);
       return {};
     }
     case frame_type::ack:  // R13
@@ -480,8 +502,8 @@ std::error_code session_impl::on_frame(const wire::frame& f) {
       if (peer_closed_ || f.value != received_) return make_error_code(errc::malformed_frame);
       received_ += 1;
       peer_closed_ = true;
-      deliver();
       writer_wake_.cancel();
+      deliver();
       return {};
     case frame_type::error:  // R18
       fail(error_from_frame(f));
@@ -559,6 +581,7 @@ asio::awaitable<std::error_code> session_impl::write_loop(std::shared_ptr<transp
     auto [ec, n] = co_await asio::async_write(*s, buffers, asio::as_tuple(use_awaitable));
     if (ec) co_return ec;
     last_outbound_ = clock::now();
+    if (peer_closed_ && read_handler_) deliver();  // the end of file waited for this ACK
   }
 }
 
@@ -604,20 +627,32 @@ asio::awaitable<std::error_code> session_impl::tick_loop() {
   }
 }
 
-void session_impl::deliver() {
-  if (!read_handler_) return;
+void session_impl::deliver(wire::bytes fresh, bool from_io) {
+  // The receive ring holds bytes that arrived before `fresh`, so it is drained first. A read that is
+  // waiting takes the rest of a verified frame straight from the read buffer: one copy per byte instead
+  // of two through the ring. What does not fit is kept in the ring (R15 made room for all of it).
   std::size_t n = 0;
-  for (const auto& b : read_buffers_) {
-    if (in_.empty()) break;
-    const auto copied = in_.peek(b.data(), std::min(b.size(), in_.size()));
-    in_.consume(copied);
-    n += copied;
+  if (read_handler_) {
+    for (const auto& b : read_buffers_) {
+      if (in_.empty() && fresh.empty()) break;
+      auto* out = static_cast<std::uint8_t*>(b.data());
+      const auto from_ring = in_.empty() ? 0 : in_.peek(out, b.size());
+      in_.consume(from_ring);
+      const auto from_frame = std::min(b.size() - from_ring, fresh.size());
+      if (from_frame > 0) std::memcpy(out + from_ring, fresh.data(), from_frame);
+      fresh = fresh.subspan(from_frame);
+      n += from_ring + from_frame;
+    }
   }
+  in_.push(fresh.data(), fresh.size());
+  if (!read_handler_) return;
   boost::system::error_code ec;
   if (n > 0) {
     stats_.bytes_read += n;
     reader_wake_.cancel();
-  } else if (peer_closed_) {
+  } else if (peer_closed_ && (ack_sent_ == received_ || failed_)) {
+    // The end of file waits until the ACK of the peer's CLOSE is on its way: a program that closes its
+    // session on end of file must not turn the peer's clean shutdown into an error (R17).
     ec = asio::error::eof;
   } else if (failed_) {
     ec = failed_;
@@ -625,11 +660,29 @@ void session_impl::deliver() {
     return;  // nothing to give yet; a read of zero bytes completes at once
   }
   read_buffers_.clear();
-  complete(strand_, std::move(*std::exchange(read_handler_, std::nullopt)), ec, n);
+  read_completing_ = n > 0;
+  auto handler = std::move(*std::exchange(read_handler_, std::nullopt));
+  if (from_io) {
+    complete_from_io(strand_, std::move(handler), ec, n);
+  } else {
+    complete(strand_, std::move(handler), ec, n);
+  }
 }
 
 void session_impl::fill() {
   if (!write_handler_) return;
+  if (write_from_) {
+    if (reading_into_ring_) return;  // the read's completion finishes the operation
+    if (failed_) {
+      write_from_ = nullptr;
+      complete(strand_, std::move(*std::exchange(write_handler_, std::nullopt)),
+               boost::system::error_code(failed_), std::size_t{0});
+      return;
+    }
+    if (out_.free() == 0) return;  // R14: wait for acknowledgements
+    read_into_ring();
+    return;
+  }
   boost::system::error_code ec;
   std::size_t n = 0;
   if (failed_) {
@@ -649,6 +702,42 @@ void session_impl::fill() {
   complete(strand_, std::move(*std::exchange(write_handler_, std::nullopt)), ec, n);
 }
 
+void session_impl::read_into_ring() {
+  const auto space = out_.prepare();
+  reading_into_ring_ = true;
+  write_from_->async_read_some(
+      asio::buffer(space.data(), space.size()),
+      asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        self->reading_into_ring_ = false;
+        self->write_from_ = nullptr;
+        auto handler = std::move(*std::exchange(self->write_handler_, std::nullopt));
+        if (self->failed_) {  // the stream is over: bytes read now have nowhere to go
+          self->out_.commit(0);
+          return complete_from_io(self->strand_, std::move(handler), boost::system::error_code(self->failed_),
+                                  std::size_t{0});
+        }
+        self->out_.commit(n);
+        self->written_ += n;
+        self->stats_.bytes_written += n;
+        if (n > 0) self->writer_wake_.cancel();
+        complete_from_io(self->strand_, std::move(handler), ec, n);
+      }));
+}
+
+void session_impl::start_write_from(tcp::socket& from, session::read_handler handler) {
+  if (write_handler_) {
+    return complete(strand_, std::move(handler), boost::system::error_code(asio::error::in_progress),
+                    std::size_t{0});
+  }
+  if (shutdown_requested_ && !failed_) {
+    return complete(strand_, std::move(handler), boost::system::error_code(asio::error::shut_down),
+                    std::size_t{0});
+  }
+  write_from_ = &from;
+  write_handler_ = std::move(handler);
+  fill();
+}
+
 void session_impl::start_read(std::vector<asio::mutable_buffer> buffers, session::read_handler handler) {
   if (read_handler_) {
     return complete(strand_, std::move(handler), boost::system::error_code(asio::error::in_progress),
@@ -656,6 +745,7 @@ void session_impl::start_read(std::vector<asio::mutable_buffer> buffers, session
   }
   read_buffers_ = std::move(buffers);
   read_handler_ = std::move(handler);
+  read_completing_ = false;
   deliver();
 }
 
@@ -674,7 +764,8 @@ void session_impl::start_write(std::vector<asio::const_buffer> buffers, session:
 }
 
 void session_impl::start_shutdown(session::wait_handler handler) {
-  if (failed_ || shutdown_requested_ || shutdown_handler_) {
+  // While a read fills the replay buffer, its bytes would come after the CLOSE (R17): wait for it first.
+  if (failed_ || shutdown_requested_ || shutdown_handler_ || write_from_) {
     const boost::system::error_code ec =
         failed_ ? boost::system::error_code(failed_) : boost::system::error_code(asio::error::in_progress);
     return complete(strand_, std::move(handler), ec);

@@ -54,6 +54,7 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   void start_connect(session::wait_handler handler);
   void start_read(std::vector<asio::mutable_buffer> buffers, session::read_handler handler);
   void start_write(std::vector<asio::const_buffer> buffers, session::read_handler handler);
+  void start_write_from(tcp::socket& from, session::read_handler handler);
   void start_shutdown(session::wait_handler handler);
   void close();
   void drop_connection();
@@ -82,8 +83,12 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   std::error_code attach(std::uint64_t peer_received);
   std::error_code on_frame(const wire::frame& f);
   void acknowledge(std::uint64_t value);
-  void deliver();
+  /// Completes a waiting read from the receive ring and then from `fresh`, the new bytes of a verified
+  /// DATA frame; keeps in the ring what the read does not take. `from_io`: called by the read loop, not
+  /// by an initiating function, so the read may complete inline.
+  void deliver(wire::bytes fresh = {}, bool from_io = false);
   void fill();
+  void read_into_ring();
   void fail(std::error_code ec);
   void emit(session_event e);
   /// Both streams ended and were acknowledged: the session is over.
@@ -134,8 +139,11 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   // Application operations: at most one of each in flight.
   std::optional<session::read_handler> read_handler_;
   std::vector<asio::mutable_buffer> read_buffers_;
+  bool read_completing_ = false;  // a read completed with data and the next has not been asked for yet
   std::optional<session::read_handler> write_handler_;
   std::vector<asio::const_buffer> write_buffers_;
+  tcp::socket* write_from_ = nullptr;  // async_write_some_from: the socket read into the replay buffer
+  bool reading_into_ring_ = false;     // that read is in flight
   std::optional<session::wait_handler> shutdown_handler_;
 
   std::error_code failed_;
