@@ -1,6 +1,8 @@
 // Both ends of the tunnel: a relay per connection between a TCP socket and a session, in two pumps.
 #include <lifeline/tunnel.hpp>
 
+#include "listener.hpp"
+
 #include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -188,7 +190,7 @@ class tunnel_client_impl : public tunnel_base, public std::enable_shared_from_th
  public:
   tunnel_client_impl(asio::any_io_executor ex, const tcp::endpoint& listen, tcp::endpoint server,
                      tunnel_options o)
-      : tunnel_base(ex, std::move(o)), acceptor_(strand_, listen), server_(server) {}
+      : tunnel_base(ex, std::move(o)), acceptor_(detail::make_listener(strand_, listen)), server_(server) {}
 
   void start() { asio::co_spawn(strand_, accept_loop(shared_from_this()), asio::detached); }
 

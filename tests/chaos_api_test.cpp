@@ -11,6 +11,13 @@
 
 namespace {
 
+// EADDRINUSE as Toxiproxy words it: Go's lower-case strerror on Linux, Microsoft's text on Windows.
+#ifdef _WIN32
+const std::string address_in_use = "Address already in use";
+#else
+const std::string address_in_use = "address already in use";
+#endif
+
 using namespace lifeline::test;
 namespace json = boost::json;
 
@@ -109,7 +116,7 @@ TEST_F(chaos_api, listen_address_in_use_is_a_500_and_other_proxies_carry_on) {
   const auto reply =
       call("POST", "/proxies",
            R"({"name":"second","listen":")" + first + R"(","upstream":")" + upstream_.address() + R"("})");
-  expect_error(reply, 500, "listen tcp " + first + ": bind: address already in use");
+  expect_error(reply, 500, "listen tcp " + first + ": bind: " + address_in_use);
   expect_error(call("GET", "/proxies/second"), 404, "proxy not found");
   client c(first);
   ASSERT_TRUE(c.send("still"));
@@ -285,7 +292,9 @@ TEST(chaos_cli, config_file_and_toxic_flags_set_up_proxies) {
   std::string received;
   EXPECT_EQ(c.read_exact(received, 1, milliseconds(5000)), client::outcome::data);
   EXPECT_GE(ms_since(start), 250);
+#ifndef _WIN32  // a clean exit on SIGTERM; Windows has no signal to send (child_process.hpp)
   EXPECT_EQ(chaos.stop(), 0);
+#endif
 }
 
 TEST(chaos_cli, api_port_in_use_is_a_clear_error) {
@@ -294,7 +303,7 @@ TEST(chaos_cli, api_port_in_use_is_a_clear_error) {
   const auto port = taken.local_endpoint().port();
   const auto result = run(cli("chaos --port " + std::to_string(port) + " 2>&1"));
   EXPECT_EQ(result.status, 1);
-  EXPECT_NE(result.out.find("address already in use"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find(address_in_use), std::string::npos) << result.out;
 }
 
 }  // namespace

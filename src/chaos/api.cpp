@@ -1,5 +1,6 @@
 // The HTTP control API: Toxiproxy 2's routes over Boost.Beast, one coroutine per HTTP connection, request
 // bodies decoded with Go's encoding/json rules (keys in any case, null as default, first value only).
+#include "../platform/platform.hpp"
 #include "engine.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -481,15 +482,13 @@ result<std::unique_ptr<api>> api::start(server& proxies, const std::string& host
   }
   tcp::acceptor acceptor(executor);
   const auto fail = [&](const char* step) {
-    auto message = ec.message();
-    if (!message.empty())
-      message[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(message[0])));
-    return api_error{500,
-                     fmt::format("listen tcp {}: {}: {}", detail::format_endpoint(endpoint), step, message)};
+    return api_error{500, fmt::format("listen tcp {}: {}: {}", detail::format_endpoint(endpoint), step,
+                                      detail::os_error_text(ec))};
   };
   acceptor.open(endpoint.protocol(), ec);
   if (ec) return fail("socket");
-  acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  (void)lifeline::detail::prepare_listener(
+      static_cast<lifeline::detail::native_socket>(acceptor.native_handle()));
   acceptor.bind(endpoint, ec);
   if (ec) return fail("bind");
   acceptor.listen(asio::socket_base::max_listen_connections, ec);

@@ -23,6 +23,11 @@ void write_json_string(std::string& out, std::string_view text);
 /// A float32 in its shortest decimal form, as Go prints it: 1, 0.2, 0.33333334.
 std::string format_float32(float value);
 
+/// An OS error as Toxiproxy (Go) prints it: on POSIX the system's text with a lower-case first letter
+/// ("address already in use"); on Windows Microsoft's documented text for a Winsock code, from lifeline's
+/// table ("Address already in use"), since Wine has no text for several of them.
+std::string os_error_text(const boost::system::error_code& ec);
+
 /// The key in `object` that Go's decoder would bind to `field`: an exact match, else one that matches
 /// without regard to case.
 const boost::json::value* find_field(const boost::json::object& object, std::string_view field);

@@ -1,6 +1,8 @@
 // JSON in Toxiproxy's shapes and Go's spelling, and the attribute table of every toxic type.
 #include "engine.hpp"
 
+#include <lifeline/socket_errors.hpp>
+
 #include <fmt/core.h>
 
 #include <array>
@@ -171,6 +173,16 @@ std::string_view json_kind(const boost::json::value& value) {
       return "object";
   }
   return "value";
+}
+
+std::string os_error_text(const boost::system::error_code& ec) {
+#ifdef _WIN32
+  if (const auto* known = find_socket_error(ec.value(), code_space::windows))
+    return std::string(known->message);
+#endif
+  auto text = ec.message();
+  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return text;
 }
 
 }  // namespace detail

@@ -1,6 +1,7 @@
 // The proxies and their toxics: one coroutine accepts per proxy; each connection is two links (upstream,
 // downstream), each a reader coroutine feeding a bounded queue and a writer coroutine that passes every
 // chunk through that direction's toxic chain. Everything runs on one executor, so no locks.
+#include "../platform/platform.hpp"
 #include "engine.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -510,11 +511,6 @@ asio::awaitable<void> accept_loop(std::shared_ptr<proxy_state> p, std::shared_pt
   }
 }
 
-std::string lowercase_first(std::string text) {
-  if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-  return text;
-}
-
 /// Resolves a listen address as Go's net.ResolveTCPAddr does, preferring IPv4; "" is every interface.
 result<tcp::endpoint> resolve_listen(const asio::any_io_executor& ex, const std::string& listen) {
   if (listen.empty()) {
@@ -552,11 +548,12 @@ std::optional<api_error> start(proxy_state& p) {
   boost::system::error_code ec;
   const auto fail = [&](const char* step) {
     return api_error{500, fmt::format("listen tcp {}: {}: {}", format_endpoint(endpoint.value()), step,
-                                      lowercase_first(ec.message()))};
+                                      os_error_text(ec))};
   };
   acceptor->open(endpoint->protocol(), ec);
   if (ec) return fail("socket");
-  acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  (void)lifeline::detail::prepare_listener(
+      static_cast<lifeline::detail::native_socket>(acceptor->native_handle()));
   if (endpoint->address().is_v6()) acceptor->set_option(asio::ip::v6_only(false), ec);
   acceptor->bind(endpoint.value(), ec);
   if (ec) return fail("bind");

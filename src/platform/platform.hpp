@@ -13,6 +13,11 @@ namespace lifeline::detail {
 /// A socket as the OS knows it: a file descriptor on POSIX, a SOCKET on Windows.
 using native_socket = std::intptr_t;
 
+/// Prepares a socket that will listen: on POSIX SO_REUSEADDR, so that a restarted server can bind while
+/// its old connections sit in TIME_WAIT; on Windows SO_EXCLUSIVEADDRUSE and never SO_REUSEADDR, which
+/// there would let a second program bind the same port and take its connections. Call before bind().
+std::error_code prepare_listener(native_socket s) noexcept;
+
 /// The probe interval and count keep-alive runs with after set_keepalive().
 struct keepalive_probing {
   std::chrono::milliseconds interval{0};

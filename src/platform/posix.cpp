@@ -61,6 +61,12 @@ std::error_code set_keepalive(native_socket s, std::chrono::seconds idle, std::c
   return set_int(s, IPPROTO_TCP, TCP_KEEPCNT, probes);
 }
 
+std::error_code prepare_listener(native_socket s) noexcept {
+  const int on = 1;
+  if (::setsockopt(static_cast<int>(s), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0) return last_error();
+  return {};
+}
+
 std::error_code set_user_timeout(native_socket s, std::chrono::milliseconds timeout, bool& held) noexcept {
   held = true;
 #if defined(TCP_USER_TIMEOUT)

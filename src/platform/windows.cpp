@@ -91,6 +91,15 @@ std::error_code set_keepalive(native_socket s, std::chrono::seconds idle, std::c
   return {};
 }
 
+std::error_code prepare_listener(native_socket s) noexcept {
+  const BOOL on = TRUE;
+  if (::setsockopt(static_cast<SOCKET>(s), SOL_SOCKET, SO_EXCLUSIVEADDRUSE,
+                   reinterpret_cast<const char*>(&on), sizeof on) != 0) {
+    return last_error();
+  }
+  return {};
+}
+
 // TCP_MAXRT exists since Windows Vista; Wine 8 does not know it (WSAENOPROTOOPT), and then nothing
 // bounds unacknowledged data but the OS's retransmission limits: reported through `held`.
 std::error_code set_user_timeout(native_socket s, std::chrono::milliseconds timeout, bool& held) noexcept {

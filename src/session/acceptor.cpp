@@ -1,5 +1,6 @@
 // The server side of the protocol's handshakes (docs/protocol.md R5-R10): new sessions, resumes routed
 // to their session, limits; and the public session and session_acceptor objects.
+#include "../listener.hpp"
 #include "crypto.hpp"
 #include "session_impl.hpp"
 
@@ -23,7 +24,7 @@ namespace detail {
 class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
  public:
   acceptor_impl(strand_type strand, const tcp::endpoint& listen, server_options options)
-      : strand_(strand), acceptor_(strand, listen), options_(std::move(options)) {}
+      : strand_(strand), acceptor_(make_listener(strand, listen)), options_(std::move(options)) {}
 
   void start() {
     asio::co_spawn(

@@ -3,6 +3,8 @@
 // upstream servers on loopback run by a thread of their own.
 #pragma once
 
+#include "child_process.hpp"
+
 #include <gtest/gtest.h>
 #include <boost/asio.hpp>
 
@@ -18,10 +20,11 @@
 #include <thread>
 #include <vector>
 
-#include <fcntl.h>
+#ifdef _WIN32
+#include <winsock2.h>
+#else
 #include <poll.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#endif
 
 namespace lifeline::test {
 
@@ -37,25 +40,9 @@ inline long long ms_since(steady::time_point start) {
 /// `lifeline chaos --port 0 ARGS`, started and read until it prints "chaos ready" (10 s at most).
 class chaos_process {
  public:
-  explicit chaos_process(const std::string& arguments) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    const std::string command = std::string("exec \"") + LIFELINE_CLI + "\" chaos --port 0 " + arguments;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(fds[1], 1);
-      close(fds[0]);
-      close(fds[1]);
-      execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(fds[1]);
-    out_ = fds[0];
+  explicit chaos_process(const std::string& arguments) : process_(command(arguments)) {
     const auto deadline = steady::now() + std::chrono::seconds(10);
-    while (steady::now() < deadline) {
-      auto line = read_line(deadline);
-      if (!line) break;
-      lines_.push_back(*line);
+    while (auto line = process_.next_line(deadline)) {
       std::istringstream in(*line);
       std::string chaos, what;
       in >> chaos >> what;
@@ -73,34 +60,23 @@ class chaos_process {
     }
   }
   ~chaos_process() {
+#ifndef _WIN32  // Windows has no signal to stop it by: stop() terminates it there
     // A sanitizer report or a crash in the child shows here as a status other than 0.
-    if (pid_ > 0 && ready_) {
+    if (ready_ && !stopped_) {
       EXPECT_EQ(stop(), 0) << "lifeline chaos did not exit cleanly on SIGTERM";
     }
+#endif
     stop();
   }
   chaos_process(const chaos_process&) = delete;
   chaos_process& operator=(const chaos_process&) = delete;
 
-  /// SIGTERM, then the exit status (-1 if it had to be killed or died of a signal).
+  /// SIGTERM (Windows: terminates it), then the exit status.
   int stop() {
-    if (pid_ <= 0) return status_;
-    kill(pid_, SIGTERM);
-    int raw = 0;
-    const auto deadline = steady::now() + std::chrono::seconds(5);
-    while (waitpid(pid_, &raw, WNOHANG) == 0) {
-      if (steady::now() > deadline) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, &raw, 0);
-        pid_ = -1;
-        return status_ = -1;
-      }
-      std::this_thread::sleep_for(milliseconds(10));
+    if (!stopped_) {
+      status_ = process_.stop();
+      stopped_ = true;
     }
-    pid_ = -1;
-    status_ = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-    while (auto line = read_line(steady::now() + milliseconds(200))) lines_.push_back(*line);
-    close(out_);
     return status_;
   }
 
@@ -111,37 +87,35 @@ class chaos_process {
     const auto it = proxies_.find(name);
     return it == proxies_.end() ? std::string() : it->second;
   }
-  const std::vector<std::string>& lines() const { return lines_; }
+  /// Every line it printed so far (standard output and error).
+  const std::vector<std::string>& lines() { return process_.lines(); }
 
  private:
-  std::optional<std::string> read_line(steady::time_point deadline) {
-    for (;;) {
-      const auto newline = pending_.find('\n');
-      if (newline != std::string::npos) {
-        auto line = pending_.substr(0, newline);
-        pending_.erase(0, newline + 1);
-        return line;
-      }
-      const auto left = std::chrono::duration_cast<milliseconds>(deadline - steady::now()).count();
-      if (left <= 0) return std::nullopt;
-      pollfd p{out_, POLLIN, 0};
-      if (poll(&p, 1, static_cast<int>(left)) <= 0) return std::nullopt;
-      char buffer[4096];
-      const auto n = read(out_, buffer, sizeof buffer);
-      if (n <= 0) return std::nullopt;
-      pending_.append(buffer, static_cast<std::size_t>(n));
-    }
+  static std::vector<std::string> command(const std::string& arguments) {
+    std::vector<std::string> argv = {LIFELINE_CLI, "chaos", "--port", "0"};
+    std::istringstream in(arguments);
+    for (std::string word; in >> word;) argv.push_back(word);
+    return argv;
   }
 
-  pid_t pid_ = -1;
-  int out_ = -1;
+  child_process process_;
   int status_ = -1;
+  bool stopped_ = false;
   bool ready_ = false;
-  std::string pending_;
   std::string api_, seed_;
   std::map<std::string, std::string> proxies_;
-  std::vector<std::string> lines_;
 };
+
+/// Waits up to `ms` for `events` (POLLIN, POLLOUT) on a socket; > 0 when ready.
+inline int wait_socket(tcp::socket::native_handle_type socket, short events, int ms) {
+#ifdef _WIN32
+  WSAPOLLFD p{socket, events, 0};
+  return ::WSAPoll(&p, 1, ms);
+#else
+  pollfd p{socket, events, 0};
+  return ::poll(&p, 1, ms);
+#endif
+}
 
 inline tcp::endpoint parse_endpoint(const std::string& address) {
   const auto colon = address.rfind(':');
@@ -173,8 +147,7 @@ class client {
       boost::system::error_code ec;
       sent += socket_.write_some(asio::buffer(data.substr(sent)), ec);
       if (ec == asio::error::would_block) {
-        pollfd p{socket_.native_handle(), POLLOUT, 0};
-        poll(&p, 1, 1000);
+        wait_socket(socket_.native_handle(), POLLOUT, 1000);
       } else if (ec) {
         return false;
       }
@@ -184,8 +157,9 @@ class client {
 
   /// One read: whatever arrives first before `timeout`.
   outcome read_some(std::string& into, milliseconds timeout) {
-    pollfd p{socket_.native_handle(), POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return outcome::timeout;
+    if (wait_socket(socket_.native_handle(), POLLIN, static_cast<int>(timeout.count())) <= 0) {
+      return outcome::timeout;
+    }
     char buffer[65536];
     boost::system::error_code ec;
     const auto n = socket_.read_some(asio::buffer(buffer), ec);
