@@ -74,6 +74,18 @@ code_space native_code_space() noexcept {
 #endif
 }
 
+std::string error_text(const std::error_code& ec) {
+#ifdef _WIN32
+  // Winsock's codes live in the system category (Boost's own "system" category on MinGW).
+  const auto category = std::string_view(ec.category().name());
+  if (ec.value() >= 10000 && (ec.category() == std::system_category() || category == "system")) {
+    if (const auto* known = find_socket_error(ec.value(), code_space::windows))
+      return std::string(known->message);
+  }
+#endif
+  return ec.message();
+}
+
 lookup_result lookup_socket_error(std::string_view query, code_space small_numbers) {
   lookup_result result;
   const auto text = trim(query);

@@ -9,7 +9,9 @@
 
 #include <fmt/core.h>
 
+#ifndef _WIN32
 #include <sys/resource.h>
+#endif
 #include <bit>
 #include <future>
 
@@ -38,8 +40,10 @@ TEST(chaos, starts_and_prints_its_seed_and_addresses) {
   EXPECT_FALSE(px.chaos.api().empty());
   EXPECT_FALSE(px.address().empty());
   EXPECT_NE(parse_endpoint(px.address()).port(), 0);
+#ifndef _WIN32  // a clean exit on SIGTERM; Windows has no signal to send (child_process.hpp)
   EXPECT_EQ(px.chaos.stop(), 0);
   EXPECT_EQ(px.chaos.lines().back(), "chaos stopped by signal 15");
+#endif
 }
 
 TEST(chaos, passes_data_both_ways_without_toxics) {
@@ -112,7 +116,8 @@ TEST(chaos, reset_peer_sends_an_rst) {
   const auto start = steady::now();
   ASSERT_TRUE(c.send("hello"));
   std::string received;
-  EXPECT_EQ(c.read_to_end(received, milliseconds(5000)), outcome::reset);
+  const auto ended = c.read_to_end(received, milliseconds(5000));
+  EXPECT_TRUE(c.was_reset(ended)) << static_cast<int>(ended);
   EXPECT_GE(ms_since(start), 200);
   EXPECT_EQ(received, "") << "the chunk that triggers reset_peer is discarded";
 }
@@ -272,7 +277,8 @@ TEST(chaos, adding_a_toxic_acts_on_a_live_connection_at_once) {
   ASSERT_EQ(c.read_exact(received, 3, milliseconds(5000)), outcome::data);
   px.add_toxic(R"({"type":"reset_peer","stream":"upstream","attributes":{"timeout":0}})");
   ASSERT_TRUE(c.send("two"));
-  EXPECT_EQ(c.read_to_end(received, milliseconds(5000)), outcome::reset);
+  const auto ended = c.read_to_end(received, milliseconds(5000));
+  EXPECT_TRUE(c.was_reset(ended)) << static_cast<int>(ended);
   EXPECT_EQ(received, "one");
 }
 
@@ -319,6 +325,7 @@ TEST(chaos, unreachable_upstream_closes_the_client_and_the_proxy_keeps_serving) 
 
 TEST(chaos, carries_a_thousand_concurrent_connections) {
   constexpr int connections = 1000;
+#ifndef _WIN32  // Windows has no descriptor limit to raise
   // This process holds 2 descriptors per connection (client and upstream side); the proxy holds 2 more.
   rlimit limit{};
   ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
@@ -327,6 +334,7 @@ TEST(chaos, carries_a_thousand_concurrent_connections) {
     ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
   }
   ASSERT_GE(limit.rlim_cur, 2 * connections + 100u) << "the hard descriptor limit is too low";
+#endif
   upstream_server upstream;
   proxied px(upstream);  // the child inherits the raised limit
   ASSERT_TRUE(px.chaos.ready());

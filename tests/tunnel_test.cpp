@@ -23,8 +23,13 @@ const auto loopback = asio::ip::make_address("127.0.0.1");
 
 // Reads with a deadline, so that a broken tunnel fails the test instead of hanging it.
 void set_timeout(tcp::socket& s, std::chrono::seconds t) {
+#ifdef _WIN32
+  const DWORD ms = static_cast<DWORD>(t.count() * 1000);
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, reinterpret_cast<const char*>(&ms), sizeof ms);
+#else
   timeval tv{static_cast<time_t>(t.count()), 0};
   ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+#endif
 }
 
 // A target that echoes what it reads and passes the half-close back, on its own thread.

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <vector>
 
 namespace lifeline {
@@ -48,6 +49,10 @@ const socket_error* find_socket_error(int code, code_space space) noexcept;
 
 /// The space of the platform this was built for: windows on Windows, posix elsewhere.
 code_space native_code_space() noexcept;
+
+/// A socket error's text for people: the OS's own message, except on Windows, where a Winsock code gets
+/// Microsoft's documented text from this table (Wine, for one, has no text for several of them).
+std::string error_text(const std::error_code& ec);
 
 /// Why a query did not resolve to a row.
 enum class lookup_failure { malformed, unknown };

@@ -177,12 +177,12 @@ std::string_view json_kind(const boost::json::value& value) {
 
 std::string os_error_text(const boost::system::error_code& ec) {
 #ifdef _WIN32
-  if (const auto* known = find_socket_error(ec.value(), code_space::windows))
-    return std::string(known->message);
-#endif
+  return error_text(ec);
+#else
   auto text = ec.message();
   if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
   return text;
+#endif
 }
 
 }  // namespace detail

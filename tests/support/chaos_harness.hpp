@@ -155,6 +155,17 @@ class client {
     return true;
   }
 
+  /// Whether a read's `result` means the peer reset the connection. Under Wine a reset reaches reads as
+  /// an end of file (docs/windows.md); a socket that was reset then refuses to send, while one that got a
+  /// FIN still sends, so on Windows an end of file is checked that way.
+  bool was_reset(outcome result) {
+    if (result == outcome::reset) return true;
+#ifdef _WIN32
+    if (result == outcome::eof) return !send("?");
+#endif
+    return false;
+  }
+
   /// One read: whatever arrives first before `timeout`.
   outcome read_some(std::string& into, milliseconds timeout) {
     if (wait_socket(socket_.native_handle(), POLLIN, static_cast<int>(timeout.count())) <= 0) {

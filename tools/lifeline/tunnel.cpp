@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include <lifeline/doctor.hpp>
+#include <lifeline/socket_errors.hpp>
 #include <lifeline/tunnel.hpp>
 
 #include <fmt/chrono.h>
@@ -230,7 +231,7 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
     io.run();
     say(fmt::format("{} stopped", who));
   } catch (const boost::system::system_error& e) {
-    fmt::print(stderr, "{}: cannot listen on {}: {}\n", who, a.listen, e.code().message());
+    fmt::print(stderr, "{}: cannot listen on {}: {}\n", who, a.listen, error_text(e.code()));
     return exit_failure;
   }
   return exit_ok;
