@@ -196,14 +196,12 @@ class child_process {
     if (process_ != nullptr && status_ >= 0) {
       ::CloseHandle(process_);
       process_ = nullptr;
-      started_and_closed_ = true;
     }
   }
 
   HANDLE process_ = nullptr;
   DWORD pid_ = 0;
   HANDLE out_ = nullptr;
-  bool started_and_closed_ = false;
 #else
  public:
   /// The program's process id, for reading /proc/PID; -1 if it could not be started.
