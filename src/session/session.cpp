@@ -724,15 +724,21 @@ void session_impl::read_into_ring() {
       }));
 }
 
-void session_impl::start_write_from(tcp::socket& from, session::read_handler handler) {
+bool session_impl::write_refused(session::read_handler& handler) {
+  boost::system::error_code ec;
   if (write_handler_) {
-    return complete(strand_, std::move(handler), boost::system::error_code(asio::error::in_progress),
-                    std::size_t{0});
+    ec = asio::error::in_progress;
+  } else if (shutdown_requested_ && !failed_) {
+    ec = asio::error::shut_down;
+  } else {
+    return false;
   }
-  if (shutdown_requested_ && !failed_) {
-    return complete(strand_, std::move(handler), boost::system::error_code(asio::error::shut_down),
-                    std::size_t{0});
-  }
+  complete(strand_, std::move(handler), ec, std::size_t{0});
+  return true;
+}
+
+void session_impl::start_write_from(tcp::socket& from, session::read_handler handler) {
+  if (write_refused(handler)) return;
   write_from_ = &from;
   write_handler_ = std::move(handler);
   fill();
@@ -750,14 +756,7 @@ void session_impl::start_read(std::vector<asio::mutable_buffer> buffers, session
 }
 
 void session_impl::start_write(std::vector<asio::const_buffer> buffers, session::read_handler handler) {
-  if (write_handler_) {
-    return complete(strand_, std::move(handler), boost::system::error_code(asio::error::in_progress),
-                    std::size_t{0});
-  }
-  if (shutdown_requested_ && !failed_) {
-    return complete(strand_, std::move(handler), boost::system::error_code(asio::error::shut_down),
-                    std::size_t{0});
-  }
+  if (write_refused(handler)) return;
   write_buffers_ = std::move(buffers);
   write_handler_ = std::move(handler);
   fill();

@@ -55,6 +55,9 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   void start_read(std::vector<asio::mutable_buffer> buffers, session::read_handler handler);
   void start_write(std::vector<asio::const_buffer> buffers, session::read_handler handler);
   void start_write_from(tcp::socket& from, session::read_handler handler);
+  /// A second write while one is pending, or a write after shutdown: completes `handler` at once with
+  /// in_progress or shut_down and returns true.
+  bool write_refused(session::read_handler& handler);
   void start_shutdown(session::wait_handler handler);
   void close();
   void drop_connection();
