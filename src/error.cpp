@@ -2,6 +2,8 @@
 #include <lifeline/error.hpp>
 #include <lifeline/socket_errors.hpp>
 
+#include "platform/platform.hpp"
+
 #include <cstring>
 #include <string>
 
@@ -222,12 +224,10 @@ condition classify(const std::error_code& ec) noexcept {
   }
   // The system category holds what the OS reports: errno on Linux; on Windows, Winsock and Win32
   // codes (WSAGetLastError, GetLastError). Boost.System's system and generic categories reach here
-  // as themselves on Linux, but on MinGW Boost wraps its system category in a std::error_category of
-  // its own named "system" (libstdc++'s std::system_category is POSIX there), so they are matched by
-  // name too: every Asio socket error on Windows comes that way.
+  // as themselves on Linux, and on MinGW by name (detail::is_system_category).
   const std::string_view name = category.name();
   const socket_error* entry = nullptr;
-  if (category == std::system_category() || name == "system") {
+  if (detail::is_system_category(category)) {
     entry = find_socket_error(ec.value(), native_code_space());
   } else if (category == std::generic_category() || name == "generic") {
     entry = find_generic_error(ec.value());

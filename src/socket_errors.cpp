@@ -1,6 +1,8 @@
 // Lookups over the socket error table: by name, by number, and by a user's query.
 #include <lifeline/socket_errors.hpp>
 
+#include "platform/platform.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -76,9 +78,7 @@ code_space native_code_space() noexcept {
 
 std::string error_text(const std::error_code& ec) {
 #ifdef _WIN32
-  // Winsock's codes live in the system category (Boost's own "system" category on MinGW).
-  const auto category = std::string_view(ec.category().name());
-  if (ec.value() >= 10000 && (ec.category() == std::system_category() || category == "system")) {
+  if (ec.value() >= 10000 && detail::is_system_category(ec.category())) {  // a Winsock code
     if (const auto* known = find_socket_error(ec.value(), code_space::windows))
       return std::string(known->message);
   }

@@ -11,22 +11,17 @@ namespace {
 
 using namespace lifeline::detail;
 
-std::string hex(const lifeline::wire::digest& d) {
-  std::string out;
-  for (auto b : d) out += {"0123456789abcdef"[b >> 4], "0123456789abcdef"[b & 15]};
-  return out;
-}
-
 // RFC 4231, test cases 1, 2 and 6 (a key longer than the block, hashed first).
 TEST(crypto, hmac_sha256_gives_rfc_4231_answers) {
   const std::string key1(20, '\x0b');
-  EXPECT_EQ(hex(hmac(as_bytes(key1), {as_bytes("Hi There")})),
+  EXPECT_EQ(to_hex(hmac(as_bytes(key1), {as_bytes("Hi There")})),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
-  EXPECT_EQ(hex(hmac(as_bytes("Jefe"), {as_bytes("what do ya want "), as_bytes("for nothing?")})),
+  EXPECT_EQ(to_hex(hmac(as_bytes("Jefe"), {as_bytes("what do ya want "), as_bytes("for nothing?")})),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   const std::string key6(131, '\xaa');
-  EXPECT_EQ(hex(hmac(as_bytes(key6), {as_bytes("Test Using Larger Than Block-Size Key - Hash Key First")})),
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  EXPECT_EQ(
+      to_hex(hmac(as_bytes(key6), {as_bytes("Test Using Larger Than Block-Size Key - Hash Key First")})),
+      "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
 // FIPS 180-2's examples, fed in pieces.

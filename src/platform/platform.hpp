@@ -10,6 +10,13 @@
 
 namespace lifeline::detail {
 
+/// True for the category the OS's own errors come in: std::system_category(), or Boost.System's system
+/// category, which on MinGW converts to a std category of Boost's own named "system" (libstdc++'s
+/// std::system_category is POSIX there), so every Asio socket error on Windows comes that way.
+inline bool is_system_category(const std::error_category& category) noexcept {
+  return category == std::system_category() || std::string_view(category.name()) == "system";
+}
+
 /// A socket as the OS knows it: a file descriptor on POSIX, a SOCKET on Windows.
 using native_socket = std::intptr_t;
 

@@ -26,11 +26,7 @@ constexpr int fixed_probe_count = 10;  // what Windows Vista and later send unde
 
 std::error_code last_error() noexcept { return {::WSAGetLastError(), std::system_category()}; }
 
-// Asio's errors come in Boost.System's system category, which on MinGW converts to a std category of
-// Boost's own named "system", not to std::system_category() (src/error.cpp, classify).
-bool is_winsock(const std::error_code& ec) noexcept {
-  return ec.category() == std::system_category() || std::string_view(ec.category().name()) == "system";
-}
+bool is_winsock(const std::error_code& ec) noexcept { return is_system_category(ec.category()); }
 
 int set_int(native_socket s, int level, int name, DWORD value) noexcept {
   if (::setsockopt(static_cast<SOCKET>(s), level, name, reinterpret_cast<const char*>(&value),

@@ -33,6 +33,13 @@ inline std::span<const std::uint8_t> as_bytes(std::string_view s) noexcept {
 
 bool equal_constant_time(const wire::digest& a, const wire::digest& b) noexcept;
 
+/// A digest as 64 lower-case hex digits.
+inline std::string to_hex(const wire::digest& d) {
+  std::string out;
+  for (auto b : d) out += {"0123456789abcdef"[b >> 4], "0123456789abcdef"[b & 15]};
+  return out;
+}
+
 /// SHA-256 of a stream fed piece by piece.
 class sha256 {
  public:
@@ -45,11 +52,7 @@ class sha256 {
   /// The digest of everything fed so far; call once, last.
   wire::digest finish();
   /// finish(), as 64 lower-case hex digits.
-  std::string hex() {
-    std::string out;
-    for (auto b : finish()) out += {"0123456789abcdef"[b >> 4], "0123456789abcdef"[b & 15]};
-    return out;
-  }
+  std::string hex() { return to_hex(finish()); }
 
  private:
   void* state_;  // EVP_MD_CTX* or BCRYPT_HASH_HANDLE
