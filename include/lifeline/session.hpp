@@ -65,7 +65,8 @@ struct session_options {
   std::size_t receive_capacity = 8u << 20;
   /// R16: a PING after this much silence on the sending side.
   std::chrono::milliseconds heartbeat_interval{1000};
-  /// R16: no inbound frame for this long means the connection is dead.
+  /// R16: nothing heard from the peer for this long, or no answer to what was sent, means the connection
+  /// is dead.
   std::chrono::milliseconds heartbeat_timeout{5000};
   /// R5: each handshake step, and the TCP connect, must finish within this.
   std::chrono::milliseconds handshake_timeout{5000};

@@ -2,6 +2,7 @@
 // acknowledgements, the replay and receive buffers, heartbeats, and reconnecting.
 #include "session_impl.hpp"
 
+#include "../platform/platform.hpp"
 #include "crypto.hpp"
 
 #include <fmt/format.h>
@@ -594,8 +595,8 @@ asio::awaitable<std::error_code> session_impl::tick_loop() {
     ticker_asleep_ = received_ == ack_sent_;
     if (ticker_asleep_) {
       // The next deadline of R16: a PING to send, silence (a), or an unanswered frame (b).
-      auto due =
-          std::min(last_outbound_ + options_.heartbeat_interval, last_inbound_ + options_.heartbeat_timeout);
+      auto due = std::min(last_outbound_ + options_.heartbeat_interval,
+                          peer_heard_at(clock::now()) + options_.heartbeat_timeout);
       if (awaiting_answer()) due = std::min(due, last_progress_ + options_.heartbeat_timeout);
       // Never longer than a heartbeat interval, so that a clock moved by a pause (R15) is late by at
       // most that much.
@@ -618,13 +619,25 @@ asio::awaitable<std::error_code> session_impl::tick_loop() {
     }
     // R16 (a): the peer has gone silent; (b): it is not answering what we sent, as when only the
     // path towards it is cut and we still hear it.
-    const bool silent = !rx_paused_ && now - last_inbound_ >= options_.heartbeat_timeout;
+    const bool silent = now - peer_heard_at(now) >= options_.heartbeat_timeout;
     const bool unanswered = !rx_paused_ && !peer_paused_ && awaiting_answer() &&
                             now - last_progress_ >= options_.heartbeat_timeout;
     if (silent || unanswered) {
       co_return make_error_code(done() ? errc::session_closed : errc::network_reset);
     }
   }
+}
+
+clock::time_point session_impl::peer_heard_at(clock::time_point now) const {
+  // R16 (a) counts when the peer's packets arrived, as the OS saw them, where it says (TCP_INFO): a
+  // frame read now may have waited in the socket's buffer behind a slow application for longer than
+  // the timeout, and a side that stopped reading (R15) still hears the acknowledgements of its PINGs.
+  if (conn_) {
+    if (const auto silence = peer_silence(static_cast<native_socket>(conn_->socket().native_handle())))
+      return now - *silence;
+  }
+  // Elsewhere a paused side's clock stands still: it is not reading what would renew it.
+  return rx_paused_ ? now : last_inbound_;
 }
 
 void session_impl::deliver(wire::bytes fresh, bool from_io) {

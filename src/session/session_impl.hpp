@@ -98,6 +98,8 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   void finish_cleanly();
   bool done() const noexcept { return fin_acked_ && peer_closed_; }
   std::uint64_t send_limit() const noexcept { return written_ + (shutdown_requested_ ? 1 : 0); }
+  /// When the peer was last heard from (R16 (a)).
+  clock::time_point peer_heard_at(clock::time_point now) const;
   bool awaiting_answer() const noexcept { return sent_high_ > acked_ || ping_outstanding_; }
   std::uint8_t frame_flags() const noexcept { return rx_paused_ ? wire::flag_paused : 0; }
 
