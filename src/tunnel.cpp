@@ -163,7 +163,8 @@ class tunnel_base {
         ++stats_.resumes;
         stats_.bytes_resent += e.bytes_resent;
       }
-      if (e.what != session_event::kind::established && e.what != session_event::kind::closed) {
+      const bool retried = e.what == session_event::kind::established && e.attempts > 1;
+      if (retried || (e.what != session_event::kind::established && e.what != session_event::kind::closed)) {
         log(fmt::format("connection {}: {}", id, to_string(e)));
       }
       if (user) user(e);
@@ -260,7 +261,8 @@ class tunnel_server_impl : public tunnel_base, public std::enable_shared_from_th
         ++stats_.resumes;
         stats_.bytes_resent += e.bytes_resent;
       }
-      if (e.what != session_event::kind::established && e.what != session_event::kind::closed) {
+      const bool retried = e.what == session_event::kind::established && e.attempts > 1;
+      if (retried || (e.what != session_event::kind::established && e.what != session_event::kind::closed)) {
         log("session: " + to_string(e));
       }
       if (user) user(e);

@@ -165,12 +165,6 @@ class redis_server {
   bool ready_ = false;
 };
 
-std::size_t count_lines(const std::string& text, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
-  return n;
-}
-
 // The M in every "resumed after M ms" line, sorted.
 std::vector<long long> resume_times(const std::string& log) {
   static const std::regex re(R"(resumed after (\d+) ms)");

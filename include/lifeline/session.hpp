@@ -53,7 +53,7 @@ struct session_event {
   std::error_code cause;
   std::chrono::milliseconds elapsed{0};
   std::uint64_t bytes_resent = 0;
-  unsigned attempts = 0;
+  unsigned attempts = 0;  ///< established, resumed: the connections tried, the one that worked included
 };
 
 std::string to_string(const session_event& e);

@@ -158,6 +158,7 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
             fmt::format("the server's replay memory cap of {} bytes is reached", options_.max_memory));
       }
       auto impl = std::make_shared<session_impl>(strand_, options_.session, role::server);
+      impl->linger_ = options_.linger;
       wire::welcome w;  // R8
       random_bytes(w.id);
       impl->id_ = w.id;
@@ -320,7 +321,8 @@ std::error_code session_options::validate(std::string* why) const {
 std::string to_string(const session_event& e) {
   switch (e.what) {
     case session_event::kind::established:
-      return "session established";
+      return e.attempts > 1 ? fmt::format("session established after {} attempts", e.attempts)
+                            : std::string("session established");
     case session_event::kind::reset:
       return fmt::format("connection reset: {}", e.cause.message());
     case session_event::kind::resumed:
@@ -340,6 +342,8 @@ namespace {
 server_options validated(server_options options) {
   std::string why;
   if (auto ec = options.session.validate(&why)) throw std::system_error(ec, why);
+  if (options.linger.count() <= 0)
+    throw std::system_error(make_error_code(errc::invalid_argument), "linger must be positive");
   return options;
 }
 }  // namespace

@@ -67,7 +67,12 @@ asio::awaitable<bool> cancelled() {
   co_return state.cancelled() != asio::cancellation_type::none;
 }
 
+// A refusal that another attempt cannot change: a wrong key or proof, no common version, a session the
+// server no longer has, the server's limits, or a TLS peer that failed verification.
 bool fatal_handshake_error(const std::error_code& ec) {
+#ifdef LIFELINE_WITH_TLS
+  if (ec.category() == asio::error::get_ssl_category()) return true;
+#endif
   return ec == errc::resume_rejected || ec == errc::session_not_found || ec == errc::unsupported_version ||
          ec == errc::offset_out_of_range || ec == errc::session_closed || ec == errc::session_limit_reached ||
          ec == errc::memory_limit_reached;
@@ -246,11 +251,36 @@ asio::awaitable<std::error_code> session_impl::handshake(transport& s, bool resu
   co_return std::error_code();
 }
 
+asio::awaitable<std::error_code> session_impl::connect_retrying(bool resume, std::shared_ptr<transport>& s,
+                                                                std::uint64_t& peer_received,
+                                                                unsigned& attempts) {
+  // R19. A new session's first connection is retried as a resume is: a reset, a refusal while the
+  // server restarts or a timeout before the session exists is as transient as one after.
+  const auto started = clock::now();
+  asio::steady_timer backoff(strand_);
+  std::error_code last;
+  for (attempts = 0;; ++attempts) {
+    if (resume || attempts > 0) {
+      const auto delay = options_.retry.delay(resume ? attempts : attempts - 1, next_jitter());
+      if (clock::now() - started + delay > options_.retry.deadline)
+        co_return resume ? make_error_code(errc::resume_deadline_exceeded) : last;
+      backoff.expires_after(delay);
+      co_await backoff.async_wait(asio::as_tuple(use_awaitable));
+      if (failed_) co_return failed_;
+    }
+    s = std::make_shared<transport>(strand_, options_.tls);
+    last = co_await handshake(*s, resume, peer_received);
+    if (failed_) co_return failed_;
+    if (!last || fatal_handshake_error(last)) co_return last;
+  }
+}
+
 asio::awaitable<void> session_impl::run_client(session::wait_handler connected) {
   auto self = shared_from_this();
   std::uint64_t peer_received = 0;
-  auto s = std::make_shared<transport>(strand_, options_.tls);
-  if (auto ec = co_await handshake(*s, false, peer_received)) {
+  std::shared_ptr<transport> s;
+  unsigned attempts = 0;
+  if (auto ec = co_await connect_retrying(false, s, peer_received, attempts)) {
     failed_ = ec;
     finished_ = true;
     complete(strand_, std::move(connected), boost::system::error_code(ec));
@@ -261,9 +291,8 @@ asio::awaitable<void> session_impl::run_client(session::wait_handler connected) 
         .cause = {},
         .elapsed = {},
         .bytes_resent = 0,
-        .attempts = 0});
+        .attempts = attempts + 1});
 
-  asio::steady_timer backoff(strand_);
   while (true) {
     auto cause = co_await run_connection(s, peer_received);
     if (done()) finish_cleanly();
@@ -275,25 +304,9 @@ asio::awaitable<void> session_impl::run_client(session::wait_handler connected) 
           .elapsed = {},
           .bytes_resent = 0,
           .attempts = 0});
-
-    unsigned attempts = 0;
-    while (true) {  // R19
-      const auto delay = options_.retry.delay(attempts++, next_jitter());
-      if (clock::now() - reset_at + delay > options_.retry.deadline) {
-        fail(make_error_code(errc::resume_deadline_exceeded));
-        co_return;
-      }
-      backoff.expires_after(delay);
-      co_await backoff.async_wait(asio::as_tuple(use_awaitable));
-      if (failed_) co_return;
-      s = std::make_shared<transport>(strand_, options_.tls);
-      auto ec = co_await handshake(*s, true, peer_received);
-      if (failed_) co_return;
-      if (!ec) break;
-      if (fatal_handshake_error(ec)) {
-        fail(ec);
-        co_return;
-      }
+    if (auto ec = co_await connect_retrying(true, s, peer_received, attempts)) {
+      fail(ec);
+      co_return;
     }
     ++stats_.resumes;
     const auto resent = sent_high_ - std::max(peer_received, acked_);
@@ -301,7 +314,7 @@ asio::awaitable<void> session_impl::run_client(session::wait_handler connected) 
           .cause = {},
           .elapsed = std::chrono::duration_cast<milliseconds>(clock::now() - reset_at),
           .bytes_resent = peer_received <= sent_high_ ? resent : 0,
-          .attempts = attempts});
+          .attempts = attempts + 1});
   }
 }
 
@@ -343,7 +356,7 @@ asio::awaitable<void> session_impl::run_server(std::shared_ptr<transport> s) {
             .elapsed = {},
             .bytes_resent = 0,
             .attempts = 0});
-      attach_wake_.expires_after(options_.retry.deadline + options_.handshake_timeout);
+      attach_wake_.expires_after(linger_);
       co_await attach_wake_.async_wait(asio::as_tuple(use_awaitable));
       if (failed_) break;
       if (!pending_conn_) {  // R20: nobody came back within the linger time

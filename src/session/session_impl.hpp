@@ -50,6 +50,8 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
 
   // Client: where the server is.
   tcp::endpoint server_;
+  // Server: how long a detached session waits for its client to resume (R20).
+  std::chrono::milliseconds linger_{0};
 
   void start_connect(session::wait_handler handler);
   void start_read(std::vector<asio::mutable_buffer> buffers, session::read_handler handler);
@@ -77,6 +79,10 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
  private:
   asio::awaitable<void> run_client(session::wait_handler connected);
   asio::awaitable<void> run_server(std::shared_ptr<transport> first);
+  /// Connects and shakes hands, retrying under the retry policy (R19) until it succeeds, the deadline
+  /// passes or a refusal that cannot change comes; `s` is the connection that succeeded.
+  asio::awaitable<std::error_code> connect_retrying(bool resume, std::shared_ptr<transport>& s,
+                                                    std::uint64_t& peer_received, unsigned& attempts);
   asio::awaitable<std::error_code> handshake(transport& s, bool resume, std::uint64_t& peer_received);
   asio::awaitable<std::error_code> run_connection(std::shared_ptr<transport> s, std::uint64_t peer_received);
   asio::awaitable<std::error_code> read_loop(std::shared_ptr<transport> s);

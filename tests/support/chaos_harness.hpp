@@ -37,6 +37,13 @@ inline long long ms_since(steady::time_point start) {
   return std::chrono::duration_cast<milliseconds>(steady::now() - start).count();
 }
 
+/// How many times `needle` occurs in `text`: lines of a log that say something.
+inline std::size_t count_lines(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
+  return n;
+}
+
 /// `lifeline chaos --port 0 ARGS`, started and read until it prints "chaos ready" (10 s at most).
 class chaos_process {
  public:
