@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -24,6 +25,7 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+using lifeline::test::child_process;
 using lifeline::test::tunnel_ends;
 using namespace std::chrono_literals;
 
@@ -140,24 +142,10 @@ std::chrono::milliseconds cpu_time(pid_t pid) {
                                    static_cast<unsigned long long>(::sysconf(_SC_CLK_TCK)));
 }
 
-TEST(tunnel_exhaustion, out_of_descriptors_the_client_keeps_its_connections_pauses_and_recovers) {
-  echo_server target;
-  tunnel_ends t;
-  ASSERT_TRUE(t.start(target.port(), 0, {})) << t.problem;
-  const pid_t pid = t.client->pid();
+// Takes `end` (the tunnel's client or server) out of descriptors while connections run through `t`.
+void exhaust(const tunnel_ends& t, child_process& end, const std::string& name) {
+  const pid_t pid = end.pid();
   asio::io_context io;
-
-  // A sanitizer's need, not the tunnel's: UBSan checks a vptr it has not seen by writing the object's
-  // memory to a pipe (sanitizer_common's IsAccessibleMemoryRange), which it cannot make out of
-  // descriptors, and then calls std::system_category a bad object. A connection reset first has the
-  // client look at an OS error while it still has descriptors, and UBSan remembers that check.
-  {
-    auto warm = connect(io, t.port);
-    ASSERT_TRUE(round_trip(*warm, "warm")) << t.client->output();
-    warm->set_option(asio::socket_base::linger(true, 0));
-    warm->close();
-    ASSERT_TRUE(t.client->wait_for("connection 1: aborted")) << t.client->output();
-  }
 
   // Fill the client up: room for about eight connections, then connections until one is not served.
   std::vector<std::unique_ptr<tcp::socket>> held;
@@ -168,14 +156,14 @@ TEST(tunnel_exhaustion, out_of_descriptors_the_client_keeps_its_connections_paus
       break;  // closed here: its fate does not matter
     held.push_back(std::move(s));
   }
-  ASSERT_GE(held.size(), 4u) << t.client->output();
-  ASSERT_LT(held.size(), 16u) << "descriptors never ran out: " << t.client->output();
+  ASSERT_GE(held.size(), 4u) << end.output();
+  ASSERT_LT(held.size(), 16u) << "descriptors never ran out: " << end.output();
   // Each connection takes two descriptors (its socket and its session's), so the last one may be left
   // free, and a connection then accepted finds none for its session: reset, not waiting. Take it too.
   const auto limit = lowest_free_descriptor(pid);
   set_descriptor_limit(pid, limit);
-  std::cout << "tunnel client holds " << held.size() << " connections; RLIMIT_NOFILE " << limit << "\n";
-  RecordProperty("connections_held", static_cast<int>(held.size()));
+  std::cout << name << " holds " << held.size() << " connections; RLIMIT_NOFILE " << limit << "\n";
+  ::testing::Test::RecordProperty("connections_held", static_cast<int>(held.size()));
 
   // (b) New connections wait, unserved, and the client says why.
   auto waiting = connect(io, t.port);
@@ -184,27 +172,26 @@ TEST(tunnel_exhaustion, out_of_descriptors_the_client_keeps_its_connections_paus
   send(*another, "another");
   EXPECT_FALSE(echoed(*waiting, "waiting", 1s)) << "served although out of descriptors";
   EXPECT_FALSE(echoed(*another, "another", 100ms)) << "served although out of descriptors";
-  const auto reason = t.client->wait_for("cannot accept connections: (.*)", 2s);
-  EXPECT_TRUE(reason) << t.client->output();
+  const auto reason = end.wait_for("cannot accept connections: (.*)", 2s);
+  EXPECT_TRUE(reason) << end.output();
   EXPECT_NE(reason.value_or("").find("Too many open files"), std::string::npos) << reason.value_or("");
 
   // (c) It does not spin while they wait, nor log each retry: the client's CPU time and its output over
   // two seconds of exhaustion.
-  const auto lines_before = t.client->lines().size();
+  const auto lines_before = end.lines().size();
   const auto cpu_before = cpu_time(pid);
   const auto wall_before = std::chrono::steady_clock::now();
-  while (t.client->next_line(wall_before + 2s)) {
+  while (end.next_line(wall_before + 2s)) {
   }  // reads what it prints meanwhile, so that a client logging every retry is not held up by a full pipe
   const auto cpu = cpu_time(pid) - cpu_before;
   const auto wall =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - wall_before);
   const double share = 100.0 * static_cast<double>(cpu.count()) / static_cast<double>(wall.count());
-  std::cout << "tunnel client CPU while out of descriptors: " << cpu.count() << " ms in " << wall.count()
+  std::cout << name << " CPU while out of descriptors: " << cpu.count() << " ms in " << wall.count()
             << " ms (" << share << " % of one core)\n";
-  RecordProperty("cpu_percent_exhausted", std::to_string(share));
+  ::testing::Test::RecordProperty("cpu_percent_exhausted", std::to_string(share));
   EXPECT_LT(share, 10.0) << "the accept loop spins";
-  EXPECT_EQ(t.client->lines().size(), lines_before) << "logged again while the episode lasted:\n"
-                                                    << t.client->output();
+  EXPECT_EQ(end.lines().size(), lines_before) << "logged again while the episode lasted:\n" << end.output();
 
   // (a) What it holds keeps carrying data both ways.
   for (std::size_t i = 0; i < held.size(); ++i) {
@@ -217,18 +204,65 @@ TEST(tunnel_exhaustion, out_of_descriptors_the_client_keeps_its_connections_paus
     held.back()->close();
     held.pop_back();
   }
-  EXPECT_TRUE(echoed(*waiting, "waiting", 5s)) << t.client->output();
-  EXPECT_TRUE(echoed(*another, "another", 5s)) << t.client->output();
-  const auto all = t.client->output();
+  EXPECT_TRUE(echoed(*waiting, "waiting", 5s)) << end.output();
+  EXPECT_TRUE(echoed(*another, "another", 5s)) << end.output();
+  const auto all = end.output();
   const auto recovered = all.find("accepting connections again after");
   ASSERT_NE(recovered, std::string::npos) << all;
-  std::cout << "tunnel client: " << all.substr(recovered, all.find('\n', recovered) - recovered) << "\n";
+  std::cout << name << ": " << all.substr(recovered, all.find('\n', recovered) - recovered) << "\n";
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (free_descriptors(pid, limit) < 2 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(50ms);
   }
   auto fresh = connect(io, t.port);
-  EXPECT_TRUE(round_trip(*fresh, "fresh")) << t.client->output();
+  EXPECT_TRUE(round_trip(*fresh, "fresh")) << end.output();
+}
+
+// A sanitizer's need, not the tunnel's: UBSan checks a vptr it has not seen by writing the object's
+// memory to a pipe (sanitizer_common's IsAccessibleMemoryRange), which it cannot make out of descriptors,
+// and then calls the object bad. So each end first serves and closes a connection and sees a connection
+// reset (an OS error) while it still has descriptors; UBSan remembers those checks.
+void rehearse(tunnel_ends& t, child_process& end, std::uint16_t reset_port, bool reset_after_hello,
+              const std::string& reset_logged) {
+  asio::io_context io;
+  auto normal = connect(io, t.port);
+  ASSERT_TRUE(round_trip(*normal, "normal")) << end.output();
+  normal->close();
+  ASSERT_TRUE(end.wait_for("connection 1: closed")) << end.output();
+  auto reset = connect(io, reset_port);
+  if (reset_after_hello) {  // the server speaks first
+    pollfd hello{reset->native_handle(), POLLIN, 0};
+    ASSERT_EQ(::poll(&hello, 1, 5000), 1) << "no SERVER_HELLO";
+  } else {
+    ASSERT_TRUE(round_trip(*reset, "reset")) << end.output();
+  }
+  reset->set_option(asio::socket_base::linger(true, 0));
+  reset->close();
+  ASSERT_TRUE(end.wait_for(reset_logged)) << end.output();
+}
+
+TEST(tunnel_exhaustion, out_of_descriptors_the_client_keeps_its_connections_pauses_and_recovers) {
+  echo_server target;
+  tunnel_ends t;
+  ASSERT_TRUE(t.start(target.port(), 0, {})) << t.problem;
+  rehearse(t, *t.client, t.port, false, "connection 2: aborted");
+  if (HasFatalFailure()) return;
+  exhaust(t, *t.client, "tunnel client");
+}
+
+// The server's accepts are the session acceptor's. A program's connection waits at the client, whose
+// session waits in the server's backlog: --timeout-ms gives its handshake time to outlast the episode.
+TEST(tunnel_exhaustion, out_of_descriptors_the_server_keeps_its_sessions_pauses_and_recovers) {
+  echo_server target;
+  tunnel_ends t;
+  ASSERT_TRUE(t.start(target.port(), 0, {"--timeout-ms", "20000"})) << t.problem;
+  std::smatch listening;
+  const auto started = t.server->output();
+  ASSERT_TRUE(std::regex_search(started, listening, std::regex(R"(listening on 127\.0\.0\.1:(\d+))")));
+  rehearse(t, *t.server, static_cast<std::uint16_t>(std::stoi(listening[1].str())), true,
+           "connection lost during the handshake");
+  if (HasFatalFailure()) return;
+  exhaust(t, *t.server, "tunnel server");
 }
 
 }  // namespace
