@@ -18,7 +18,8 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
          });
 }
 
-// Names that Linux gives the same number as a row of the table.
+// Other names for a row: those Linux gives the same number, and the spelling of 11024 that MinGW-w64's
+// winerror.h and most code use, where Microsoft's page (the row's name) lacks the N.
 struct alias {
   std::string_view name;
   std::string_view row;
@@ -26,6 +27,7 @@ struct alias {
 constexpr alias aliases[] = {
     {"EWOULDBLOCK", "EAGAIN"},
     {"ENOTSUP", "EOPNOTSUPP"},
+    {"WSA_QOS_EUNKNOWNPSOBJ", "WSA_QOS_EUNKOWNPSOBJ"},
 };
 
 std::string_view trim(std::string_view s) noexcept {
@@ -47,6 +49,14 @@ std::vector<std::string_view> socket_error::related_names() const {
     const auto space = rest.find(' ');
     names.push_back(rest.substr(0, space));
     rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  }
+  return names;
+}
+
+std::vector<std::string_view> socket_error::aliases() const {
+  std::vector<std::string_view> names;
+  for (const auto& a : lifeline::aliases) {
+    if (a.row == name) names.push_back(a.name);
   }
   return names;
 }

@@ -1,6 +1,7 @@
 // Both ends of the tunnel: a relay per connection between a TCP socket and a session, in two pumps.
 #include <lifeline/tunnel.hpp>
 
+#include "accept_loop.hpp"
 #include "listener.hpp"
 
 #include <fmt/format.h>
@@ -154,6 +155,10 @@ class tunnel_base {
     if (options_.log) options_.log(line);
   }
 
+  std::function<void(const std::error_code&, const std::string&)> log_accept_error() {
+    return [this](const std::error_code&, const std::string& line) { log(line); };
+  }
+
   session_options session_options_for(std::uint64_t id) {
     auto o = options_.session;
     auto user = o.on_event;
@@ -196,24 +201,24 @@ class tunnel_client_impl : public tunnel_base, public std::enable_shared_from_th
   void start() { asio::co_spawn(strand_, accept_loop(shared_from_this()), asio::detached); }
 
   awaitable<void> accept_loop(std::shared_ptr<tunnel_client_impl> self) {
-    while (!closed_) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(use_awaitable));
-      if (closed_ || ec == asio::error::operation_aborted) co_return;
-      if (ec) {
-        log("accept failed: " + ec.message());
-        continue;
-      }
-      const auto id = ++stats_.connections;
-      if (stats_.active >= options_.max_connections) {
-        ++stats_.refused;
-        log(fmt::format("connection {}: refused, {} connections open (--max-connections)", id,
-                        stats_.active));
-        abort_socket(socket);
-        continue;
-      }
-      ++stats_.active;  // now, not when the session is up: a burst of connects must not pass the limit
-      asio::co_spawn(strand_, serve(self, id, std::move(socket)), asio::detached);
+    co_await detail::accept_loop(
+        acceptor_,
+        accept_handlers<tcp::socket>{.accepted = [&](tcp::socket socket) { admit(self, std::move(socket)); },
+                                     .log = log_accept_error(),
+                                     .closed = [this] { return closed_; }});
+  }
+
+  // Counts a new connection, and serves it unless --max-connections are open already.
+  void admit(const std::shared_ptr<tunnel_client_impl>& self, tcp::socket socket) {
+    const auto id = ++stats_.connections;
+    if (stats_.active >= options_.max_connections) {
+      ++stats_.refused;
+      log(fmt::format("connection {}: refused, {} connections open (--max-connections)", id, stats_.active));
+      abort_socket(socket);
+      return;
     }
+    ++stats_.active;  // now, not when the session is up: a burst of connects must not pass the limit
+    asio::co_spawn(strand_, serve(self, id, std::move(socket)), asio::detached);
   }
 
   awaitable<void> serve(std::shared_ptr<tunnel_client_impl> /*keep alive*/, std::uint64_t id,
@@ -268,6 +273,7 @@ class tunnel_server_impl : public tunnel_base, public std::enable_shared_from_th
       if (user) user(e);
     };
     so.on_error = [this](const tcp::endpoint& peer, std::error_code ec, const std::string& text) {
+      if (peer == tcp::endpoint()) return log(text);  // the listener's own failure (accept_loop.hpp)
       ++stats_.refused;
       log(fmt::format("peer {}:{} turned away: {} ({})", peer.address().to_string(), peer.port(), text,
                       ec.message()));
@@ -277,18 +283,19 @@ class tunnel_server_impl : public tunnel_base, public std::enable_shared_from_th
 
   void start() { asio::co_spawn(strand_, accept_loop(shared_from_this()), asio::detached); }
 
+  // The session acceptor runs the accept loop over TCP (and logs its failures through on_error); this one
+  // takes the sessions it has handed over.
   awaitable<void> accept_loop(std::shared_ptr<tunnel_server_impl> self) {
-    while (!closed_) {
-      auto [ec, s] = co_await acceptor_.async_accept(asio::as_tuple(use_awaitable));
-      if (closed_ || ec == asio::error::operation_aborted) co_return;
-      if (ec) {
-        log("accept failed: " + ec.message());
-        continue;
-      }
-      const auto id = ++stats_.connections;
-      ++stats_.active;
-      asio::co_spawn(strand_, serve(self, id, std::move(s)), asio::detached);
-    }
+    co_await detail::accept_loop(
+        acceptor_, accept_handlers<session>{.accepted = [&](session s) { admit(self, std::move(s)); },
+                                            .log = log_accept_error(),
+                                            .closed = [this] { return closed_; }});
+  }
+
+  void admit(const std::shared_ptr<tunnel_server_impl>& self, session s) {
+    const auto id = ++stats_.connections;
+    ++stats_.active;
+    asio::co_spawn(strand_, serve(self, id, std::move(s)), asio::detached);
   }
 
   awaitable<void> serve(std::shared_ptr<tunnel_server_impl> /*keep alive*/, std::uint64_t id, session s) {

@@ -21,6 +21,18 @@ TEST(cli_explain, decimal_hex_and_name_print_the_same_entry) {
   EXPECT_EQ(run(cli("explain wsaenetreset")).out, decimal.out);
 }
 
+TEST(cli_explain, both_spellings_of_11024_print_microsofts_name_and_the_alias) {
+  const auto mingw = run(cli("explain WSA_QOS_EUNKNOWNPSOBJ"));
+  ASSERT_EQ(mingw.status, 0) << mingw.out;
+  EXPECT_EQ(mingw.out.rfind("WSA_QOS_EUNKOWNPSOBJ (11024, 0x2B10)", 0), 0u) << mingw.out;
+  EXPECT_NE(mingw.out.find("alias    WSA_QOS_EUNKNOWNPSOBJ"), std::string::npos) << mingw.out;
+  EXPECT_EQ(run(cli("explain wsa_qos_eunknownpsobj")).out, mingw.out);
+  EXPECT_EQ(run(cli("explain WSA_QOS_EUNKOWNPSOBJ")).out, mingw.out);
+  const auto json = boost::json::parse(run(cli("explain --json WSA_QOS_EUNKNOWNPSOBJ")).out);
+  EXPECT_EQ(json.at("name").as_string(), "WSA_QOS_EUNKOWNPSOBJ");
+  EXPECT_EQ(json.at("aliases"), boost::json::array{"WSA_QOS_EUNKNOWNPSOBJ"});
+}
+
 TEST(cli_explain, json_carries_every_field) {
   const auto result = run(cli("explain --json WSAECONNABORTED"));
   ASSERT_EQ(result.status, 0);
@@ -34,6 +46,7 @@ TEST(cli_explain, json_carries_every_field) {
   EXPECT_FALSE(value.at("meaning").as_string().empty());
   EXPECT_FALSE(value.at("action").as_string().empty());
   EXPECT_TRUE(value.at("related").is_array());
+  EXPECT_TRUE(value.at("aliases").as_array().empty());
 }
 
 TEST(cli_explain, space_flags_choose_how_small_numbers_read) {

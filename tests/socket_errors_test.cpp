@@ -166,6 +166,17 @@ TEST(lookup, linux_aliases_resolve_to_their_row) {
   EXPECT_EQ(lookup_socket_error("enotsup", code_space::posix).entry, find_socket_error("EOPNOTSUPP"));
 }
 
+TEST(lookup, both_spellings_of_11024_find_microsofts_row) {
+  const auto* microsoft = find_socket_error("WSA_QOS_EUNKOWNPSOBJ");
+  ASSERT_NE(microsoft, nullptr);
+  EXPECT_EQ(microsoft->code, 11024);
+  EXPECT_EQ(find_socket_error("WSA_QOS_EUNKNOWNPSOBJ"), microsoft) << "MinGW-w64's spelling";
+  EXPECT_EQ(lookup_socket_error("wsa_qos_eunknownpsobj", code_space::windows).entry, microsoft);
+  EXPECT_EQ(microsoft->aliases(), std::vector<std::string_view>{"WSA_QOS_EUNKNOWNPSOBJ"});
+  EXPECT_EQ(find_socket_error("EAGAIN")->aliases(), std::vector<std::string_view>{"EWOULDBLOCK"});
+  EXPECT_TRUE(find_socket_error("WSAENETRESET")->aliases().empty());
+}
+
 TEST(lookup, malformed_queries_say_why) {
   for (const char* query : {"", "   ", "0x", "0xZZ", "12ab", "-5", "WSA-ENETRESET", "10052.0"}) {
     const auto result = lookup_socket_error(query, code_space::posix);

@@ -234,6 +234,7 @@ TEST(tunnel, a_port_in_use_is_a_clear_error) {
   EXPECT_EQ(server.wait_exit(), 1);
   const auto out = server.output();
   EXPECT_NE(out.find("cannot listen on 127.0.0.1:"), std::string::npos) << out;
+  EXPECT_NE(out.find(": bind: "), std::string::npos) << "the step that failed: " << out;
   EXPECT_NE(out.find("in use"), std::string::npos) << out;
 }
 

@@ -7,6 +7,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -95,6 +96,9 @@ struct toxic_update {
 result<boost::json::object> make_attributes(const std::string& type, const boost::json::object& given,
                                             const boost::json::object& base = {});
 
+/// Takes one line for the operator.
+using log_function = std::function<void(const std::string&)>;
+
 /// The fault-injection proxies of one process, with one PRNG (seeded by `seed`) for every random
 /// choice: toxicity draws, jitter, slicer sizes, corrupted bits. Runs on one executor: every member
 /// function must be called from the thread that runs it (or before it runs); none blocks on I/O except
@@ -108,6 +112,12 @@ class server {
 
   std::uint64_t seed() const;
   boost::asio::any_io_executor executor() const;
+
+  /// Where the proxies and the API report what an operator should see, one line at a time: a listener
+  /// that cannot accept (out of descriptors), and when it accepts again. Nothing is reported without one.
+  void set_log(log_function log);
+  /// Reports one line through the function given to set_log.
+  void log(const std::string& line) const;
 
   result<proxy_info> create_proxy(const proxy_options& options);  ///< 409 when the name is taken
   result<proxy_info> update_proxy(const std::string& name, const proxy_update& update);

@@ -205,7 +205,8 @@ struct server_options {
   std::size_t max_memory = std::size_t{4} << 30;
   /// R20: how long a detached session waits for its client to resume.
   std::chrono::milliseconds linger{120000};
-  /// Called for refused handshakes and other per-peer errors, for logging.
+  /// Called for refused handshakes and other per-peer errors, for logging; also when accepting
+  /// fails (out of descriptors, ...), once per episode, with a default-constructed endpoint as the peer.
   std::function<void(const boost::asio::ip::tcp::endpoint&, std::error_code, const std::string&)> on_error;
 };
 

@@ -37,12 +37,15 @@ struct socket_error {
   std::string hex() const;
   /// The names in `related`, split.
   std::vector<std::string_view> related_names() const;
+  /// Other names find_socket_error takes for this row: EWOULDBLOCK for EAGAIN, WSA_QOS_EUNKNOWNPSOBJ
+  /// (MinGW-w64's spelling) for Microsoft's WSA_QOS_EUNKOWNPSOBJ.
+  std::vector<std::string_view> aliases() const;
 };
 
 /// Every row, Windows codes first, each space in ascending numeric order.
 std::span<const socket_error> socket_errors() noexcept;
 
-/// Looks a code up by name, in any letter case ("wsaenetreset").
+/// Looks a code up by name or alias, in any letter case ("wsaenetreset", "ewouldblock").
 const socket_error* find_socket_error(std::string_view name) noexcept;
 /// Looks a code up by number in one space.
 const socket_error* find_socket_error(int code, code_space space) noexcept;

@@ -1,6 +1,7 @@
 // The HTTP control API: Toxiproxy 2's routes over Boost.Beast, one coroutine per HTTP connection, request
 // bodies decoded with Go's encoding/json rules (keys in any case, null as default, first value only).
-#include "../platform/platform.hpp"
+#include "../accept_loop.hpp"
+#include "../listener.hpp"
 #include "engine.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -437,19 +438,17 @@ asio::awaitable<void> http_session(std::shared_ptr<api_state> a, std::shared_ptr
 }
 
 asio::awaitable<void> accept_loop(std::shared_ptr<api_state> a) {
-  asio::steady_timer backoff(a->acceptor.get_executor());
-  while (!a->closed) {
-    auto [ec, socket] = co_await a->acceptor.async_accept(use_nothrow);
-    if (a->closed || ec == asio::error::operation_aborted) co_return;
-    if (ec) {
-      backoff.expires_after(std::chrono::milliseconds(20));
-      co_await backoff.async_wait(use_nothrow);
-      continue;
-    }
-    auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
-    a->sessions.insert(stream);
-    asio::co_spawn(a->acceptor.get_executor(), http_session(a, stream), asio::detached);
-  }
+  co_await lifeline::detail::accept_loop(
+      a->acceptor,
+      lifeline::detail::accept_handlers<tcp::socket>{
+          .accepted =
+              [&](tcp::socket socket) {
+                auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+                a->sessions.insert(stream);
+                asio::co_spawn(a->acceptor.get_executor(), http_session(a, stream), asio::detached);
+              },
+          .log = [&](const std::error_code&, const std::string& line) { a->proxies.log("API: " + line); },
+          .closed = [&] { return a->closed; }});
 }
 
 }  // namespace
@@ -481,18 +480,11 @@ result<std::unique_ptr<api>> api::start(server& proxies, const std::string& host
     }
   }
   tcp::acceptor acceptor(executor);
-  const auto fail = [&](const char* step) {
+  const char* step = "listen";
+  if (auto lec = lifeline::detail::listen_on(acceptor, endpoint, &step)) {
     return api_error{500, fmt::format("listen tcp {}: {}: {}", detail::format_endpoint(endpoint), step,
-                                      detail::os_error_text(ec))};
-  };
-  acceptor.open(endpoint.protocol(), ec);
-  if (ec) return fail("socket");
-  (void)lifeline::detail::prepare_listener(
-      static_cast<lifeline::detail::native_socket>(acceptor.native_handle()));
-  acceptor.bind(endpoint, ec);
-  if (ec) return fail("bind");
-  acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return fail("listen");
+                                      detail::os_error_text(lec))};
+  }
   auto state = std::make_shared<impl>(proxies, std::move(acceptor));
   asio::co_spawn(executor, detail::accept_loop(state), asio::detached);
   return std::make_unique<api>(state);

@@ -1,7 +1,8 @@
 // The proxies and their toxics: one coroutine accepts per proxy; each connection is two links (upstream,
 // downstream), each a reader coroutine feeding a bounded queue and a writer coroutine that passes every
 // chunk through that direction's toxic chain. Everything runs on one executor, so no locks.
-#include "../platform/platform.hpp"
+#include "../accept_loop.hpp"
+#include "../listener.hpp"
 #include "engine.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -9,7 +10,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -169,6 +169,11 @@ struct proxy_state : std::enable_shared_from_this<proxy_state> {
   std::uint64_t run_generation = 0;  ///< bumped by every stop: connections dialled before it are dropped
   std::vector<std::shared_ptr<toxic_def>> toxics;  ///< insertion order, both directions
   std::set<std::shared_ptr<connection>> connections;
+  std::shared_ptr<const log_function> log;  ///< the server's, set with server::set_log
+
+  void report(const std::string& line) const {
+    if (log && *log) (*log)(line);
+  }
 
   double draw() { return std::uniform_real_distribution<double>(0.0, 1.0)(*rng); }
 
@@ -496,19 +501,17 @@ asio::awaitable<void> serve(std::shared_ptr<proxy_state> p, tcp::socket client) 
   asio::co_spawn(ex, write_loop(c, p, c->down, c->client), asio::detached);
 }
 
+// A proxy out of descriptors pauses its accepts; the other proxies carry on.
 asio::awaitable<void> accept_loop(std::shared_ptr<proxy_state> p, std::shared_ptr<tcp::acceptor> acceptor) {
-  asio::steady_timer backoff(p->executor);
-  for (;;) {
-    auto [ec, socket] = co_await acceptor->async_accept(use_nothrow);
-    if (!acceptor->is_open() || p->acceptor != acceptor) co_return;
-    if (ec == asio::error::operation_aborted) co_return;
-    if (ec) {  // out of descriptors and the like: this proxy pauses, the others carry on
-      backoff.expires_after(std::chrono::milliseconds(20));
-      co_await backoff.async_wait(use_nothrow);
-      continue;
-    }
-    asio::co_spawn(p->executor, serve(p, std::move(socket)), asio::detached);
-  }
+  co_await lifeline::detail::accept_loop(
+      *acceptor, lifeline::detail::accept_handlers<tcp::socket>{
+                     .accepted =
+                         [&](tcp::socket socket) {
+                           asio::co_spawn(p->executor, serve(p, std::move(socket)), asio::detached);
+                         },
+                     .log = [&](const std::error_code&,
+                                const std::string& line) { p->report("proxy " + p->name + ": " + line); },
+                     .closed = [&] { return p->acceptor != acceptor; }});
 }
 
 /// Resolves a listen address as Go's net.ResolveTCPAddr does, preferring IPv4; "" is every interface.
@@ -545,21 +548,18 @@ std::optional<api_error> start(proxy_state& p) {
   auto endpoint = resolve_listen(p.executor, p.listen);
   if (!endpoint) return endpoint.error();
   auto acceptor = std::make_shared<tcp::acceptor>(p.executor);
-  boost::system::error_code ec;
-  const auto fail = [&](const char* step) {
+  const auto failed = [&](const char* step, const boost::system::error_code& ec) {
     return api_error{500, fmt::format("listen tcp {}: {}: {}", format_endpoint(endpoint.value()), step,
                                       os_error_text(ec))};
   };
-  acceptor->open(endpoint->protocol(), ec);
-  if (ec) return fail("socket");
-  (void)lifeline::detail::prepare_listener(
-      static_cast<lifeline::detail::native_socket>(acceptor->native_handle()));
-  if (endpoint->address().is_v6()) acceptor->set_option(asio::ip::v6_only(false), ec);
-  acceptor->bind(endpoint.value(), ec);
-  if (ec) return fail("bind");
-  acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return fail("listen");
+  const char* step = "listen";
+  if (auto ec = lifeline::detail::listen_on(*acceptor, endpoint.value(), &step,
+                                            lifeline::detail::ipv6_listen::dual_stack)) {
+    return failed(step, ec);
+  }
+  boost::system::error_code ec;
   p.bound = acceptor->local_endpoint(ec);
+  if (ec) return failed("getsockname", ec);
   p.listen = format_endpoint(p.bound);
   p.acceptor = acceptor;
   p.enabled = true;
@@ -601,6 +601,7 @@ struct server::impl {
   std::shared_ptr<std::mt19937_64> rng;
   std::map<std::string, std::shared_ptr<detail::proxy_state>> proxies;
   std::uint64_t next_toxic_id = 1;
+  std::shared_ptr<log_function> log = std::make_shared<log_function>();
 
   detail::proxy_state* find(const std::string& name) const {
     const auto it = proxies.find(name);
@@ -612,6 +613,7 @@ struct server::impl {
     if (o.upstream.empty()) return api_error{400, "missing required field: upstream"};
     if (proxies.count(o.name) != 0) return api_error{409, "proxy already exists"};
     auto p = std::make_shared<detail::proxy_state>(executor, rng);
+    p->log = log;
     p->name = o.name;
     p->listen = o.listen;
     p->upstream = o.upstream;
@@ -647,6 +649,12 @@ server::~server() { close(); }
 std::uint64_t server::seed() const { return impl_->seed; }
 
 boost::asio::any_io_executor server::executor() const { return impl_->executor; }
+
+void server::set_log(log_function log) { *impl_->log = std::move(log); }
+
+void server::log(const std::string& line) const {
+  if (*impl_->log) (*impl_->log)(line);
+}
 
 void server::close() {
   for (auto& [name, p] : impl_->proxies) detail::stop(*p);

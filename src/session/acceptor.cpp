@@ -1,5 +1,6 @@
 // The server side of the protocol's handshakes (docs/protocol.md R5-R10): new sessions, resumes routed
 // to their session, limits; and the public session and session_acceptor objects.
+#include "../accept_loop.hpp"
 #include "../listener.hpp"
 #include "crypto.hpp"
 #include "session_impl.hpp"
@@ -81,20 +82,20 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
 
   asio::awaitable<void> accept_loop() {
     auto self = shared_from_this();
-    asio::steady_timer pause(strand_);
-    while (!closed_) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
-      if (closed_ || ec == asio::error::operation_aborted) co_return;
-      if (ec) {  // out of descriptors and the like: say so, breathe, go on serving
-        if (options_.on_error) options_.on_error({}, ec, "accept failed: " + ec.message());
-        pause.expires_after(std::chrono::milliseconds(100));
-        co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-        continue;
-      }
-      asio::co_spawn(strand_,
-                     handshake(self, std::make_shared<transport>(std::move(socket), options_.session.tls)),
-                     asio::detached);
-    }
+    co_await detail::accept_loop(
+        acceptor_, accept_handlers<tcp::socket>{
+                       .accepted =
+                           [&](tcp::socket socket) {
+                             asio::co_spawn(strand_,
+                                            handshake(self, std::make_shared<transport>(
+                                                                std::move(socket), options_.session.tls)),
+                                            asio::detached);
+                           },
+                       .log =
+                           [&](const std::error_code& ec, const std::string& line) {
+                             if (options_.on_error) options_.on_error({}, ec, line);
+                           },
+                       .closed = [&] { return closed_; }});
   }
 
   asio::awaitable<void> turn_away(transport& s, errc code, std::string text) {

@@ -118,6 +118,7 @@ int run_chaos(const chaos_options& o) {
   const auto seed = o.seed ? *o.seed : std::random_device{}() * 0x100000000ull + std::random_device{}();
   boost::asio::io_context io(1);
   chaos::server proxies(io.get_executor(), seed);
+  proxies.set_log([](const std::string& line) { fmt::print(stderr, "lifeline chaos: {}\n", line); });
   fmt::print("chaos seed {}\n", seed);
 
   std::vector<chaos::proxy_info> done;

@@ -41,6 +41,9 @@ boost::json::object to_json(const socket_error& e) {
   boost::json::array related;
   for (auto name : e.related_names()) related.emplace_back(name);
   o["related"] = std::move(related);
+  boost::json::array aliases;
+  for (auto name : e.aliases()) aliases.emplace_back(name);
+  o["aliases"] = std::move(aliases);
   return o;
 }
 
@@ -69,6 +72,9 @@ std::string wrap(std::string_view text, std::size_t indent, std::size_t width = 
 void print_entry(const socket_error& e) {
   constexpr std::size_t indent = 11;
   fmt::print("{}  [{}]\n", label(e), to_string(e.space));
+  std::string aliases;
+  for (auto name : e.aliases()) aliases += (aliases.empty() ? "" : ", ") + std::string(name);
+  if (!aliases.empty()) fmt::print("  alias    {}\n", aliases);
   fmt::print("  message  {}\n", wrap(e.message, indent));
   fmt::print("  meaning  {}\n", wrap(e.meaning, indent));
   fmt::print("  action   {}\n", wrap(e.action, indent));

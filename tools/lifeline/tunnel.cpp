@@ -231,7 +231,11 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
     io.run();
     say(fmt::format("{} stopped", who));
   } catch (const boost::system::system_error& e) {
-    fmt::print(stderr, "{}: cannot listen on {}: {}\n", who, a.listen, error_text(e.code()));
+    // The tunnel's listener names the address and the step that failed ("127.0.0.1:80: bind") before
+    // Boost's ": <message> [<code>]"; the message is replaced by lifeline's text for the code.
+    const std::string what = e.what(), tail = ": " + e.code().what();
+    const auto where = what.ends_with(tail) ? what.substr(0, what.size() - tail.size()) : a.listen;
+    fmt::print(stderr, "{}: cannot listen on {}: {}\n", who, where, error_text(e.code()));
     return exit_failure;
   }
   return exit_ok;
