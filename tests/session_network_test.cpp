@@ -173,8 +173,12 @@ void cut_while_streaming(cut_method method, reader pace) {
   }
   const auto deadline = clock_type::now() + heartbeat_timeout + 3s;
   while (clock_type::now() < deadline) {
-    std::lock_guard lock(m);
-    if (client_found.at && server_found.at) break;
+    {
+      std::lock_guard lock(m);
+      if (client_found.at && server_found.at) break;
+    }
+    // Not under the lock: the sessions' event callbacks take it on their io threads, and a waiter that
+    // slept holding it kept them (and every detection they report) waiting until this loop gave up.
     std::this_thread::sleep_for(10ms);
   }
   slow = false;
