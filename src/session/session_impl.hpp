@@ -8,8 +8,11 @@
 #include <lifeline/session.hpp>
 #include <lifeline/wire.hpp>
 
+#include <boost/asio/append.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -35,6 +38,21 @@ asio::awaitable<std::error_code> write_frame(transport& s, wire::frame_type type
 asio::awaitable<std::error_code> tls_handshake(transport& s, bool client, std::chrono::milliseconds timeout);
 /// Writes an ERROR frame (R18) and closes, ignoring failures: the peer is being turned away.
 asio::awaitable<void> refuse(transport& s, errc code, std::string_view text);
+
+template <typename Handler, typename... Args>
+void complete(const strand_type& fallback, Handler handler, Args... args) {
+  // Through the handler's associated executor, never inline, as Asio's own operations complete.
+  asio::post(fallback, asio::append(std::move(handler), args...));
+}
+
+// For an operation that completes because of I/O, not inside its initiating function: the handler runs
+// at once when its executor is the one running (as Asio's socket operations complete from the reactor),
+// which spares a trip through the scheduler per delivered read and lets the application ask for its
+// next read before the read loop parses the next frame.
+template <typename Handler, typename... Args>
+void complete_from_io(const strand_type& fallback, Handler handler, Args... args) {
+  asio::dispatch(fallback, asio::append(std::move(handler), args...));
+}
 
 class session_impl : public std::enable_shared_from_this<session_impl> {
  public:

@@ -1,0 +1,158 @@
+// The application's operations on a session: reads from the receive ring, writes into the replay buffer
+// (R14, R15), the half-close (R17); each completes through its handler's executor.
+#include "session_impl.hpp"
+
+#include <boost/asio/bind_executor.hpp>
+
+#include <cstring>
+
+namespace lifeline::detail {
+
+void session_impl::deliver(wire::bytes fresh, bool from_io) {
+  // The receive ring holds bytes that arrived before `fresh`, so it is drained first. A read that is
+  // waiting takes the rest of a verified frame straight from the read buffer: one copy per byte instead
+  // of two through the ring. What does not fit is kept in the ring (R15 made room for all of it).
+  std::size_t n = 0;
+  if (read_handler_) {
+    for (const auto& b : read_buffers_) {
+      if (in_.empty() && fresh.empty()) break;
+      auto* out = static_cast<std::uint8_t*>(b.data());
+      const auto from_ring = in_.empty() ? 0 : in_.peek(out, b.size());
+      in_.consume(from_ring);
+      const auto from_frame = std::min(b.size() - from_ring, fresh.size());
+      if (from_frame > 0) std::memcpy(out + from_ring, fresh.data(), from_frame);
+      fresh = fresh.subspan(from_frame);
+      n += from_ring + from_frame;
+    }
+  }
+  in_.push(fresh.data(), fresh.size());
+  if (!read_handler_) return;
+  boost::system::error_code ec;
+  if (n > 0) {
+    stats_.bytes_read += n;
+    reader_wake_.cancel();
+  } else if (peer_closed_ && (ack_sent_ == received_ || failed_)) {
+    // The end of file waits until the ACK of the peer's CLOSE is on its way: a program that closes its
+    // session on end of file must not turn the peer's clean shutdown into an error (R17).
+    ec = asio::error::eof;
+  } else if (failed_) {
+    ec = failed_;
+  } else if (asio::buffer_size(read_buffers_) != 0) {
+    return;  // nothing to give yet; a read of zero bytes completes at once
+  }
+  read_buffers_.clear();
+  read_completing_ = n > 0;
+  auto handler = std::move(*std::exchange(read_handler_, std::nullopt));
+  if (from_io) {
+    complete_from_io(strand_, std::move(handler), ec, n);
+  } else {
+    complete(strand_, std::move(handler), ec, n);
+  }
+}
+
+void session_impl::fill() {
+  if (!write_handler_) return;
+  if (write_from_) {
+    if (reading_into_ring_) return;  // the read's completion finishes the operation
+    if (failed_) {
+      write_from_ = nullptr;
+      complete(strand_, std::move(*std::exchange(write_handler_, std::nullopt)),
+               boost::system::error_code(failed_), std::size_t{0});
+      return;
+    }
+    if (out_.free() == 0) return;  // R14: wait for acknowledgements
+    read_into_ring();
+    return;
+  }
+  boost::system::error_code ec;
+  std::size_t n = 0;
+  if (failed_) {
+    ec = failed_;
+  } else {
+    for (const auto& b : write_buffers_) {
+      const auto copied = out_.push(b.data(), b.size());
+      n += copied;
+      if (copied < b.size()) break;
+    }
+    if (n == 0 && asio::buffer_size(write_buffers_) != 0) return;  // R14: wait for acknowledgements
+    written_ += n;
+    stats_.bytes_written += n;
+    writer_wake_.cancel();
+  }
+  write_buffers_.clear();
+  complete(strand_, std::move(*std::exchange(write_handler_, std::nullopt)), ec, n);
+}
+
+void session_impl::read_into_ring() {
+  const auto space = out_.prepare();
+  reading_into_ring_ = true;
+  write_from_->async_read_some(
+      asio::buffer(space.data(), space.size()),
+      asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        self->reading_into_ring_ = false;
+        self->write_from_ = nullptr;
+        auto handler = std::move(*std::exchange(self->write_handler_, std::nullopt));
+        if (self->failed_) {  // the stream is over: bytes read now have nowhere to go
+          self->out_.commit(0);
+          return complete_from_io(self->strand_, std::move(handler), boost::system::error_code(self->failed_),
+                                  std::size_t{0});
+        }
+        self->out_.commit(n);
+        self->written_ += n;
+        self->stats_.bytes_written += n;
+        if (n > 0) self->writer_wake_.cancel();
+        complete_from_io(self->strand_, std::move(handler), ec, n);
+      }));
+}
+
+bool session_impl::write_refused(session::read_handler& handler) {
+  boost::system::error_code ec;
+  if (write_handler_) {
+    ec = asio::error::in_progress;
+  } else if (shutdown_requested_ && !failed_) {
+    ec = asio::error::shut_down;
+  } else {
+    return false;
+  }
+  complete(strand_, std::move(handler), ec, std::size_t{0});
+  return true;
+}
+
+void session_impl::start_write_from(tcp::socket& from, session::read_handler handler) {
+  if (write_refused(handler)) return;
+  write_from_ = &from;
+  write_handler_ = std::move(handler);
+  fill();
+}
+
+void session_impl::start_read(std::vector<asio::mutable_buffer> buffers, session::read_handler handler) {
+  if (read_handler_) {
+    return complete(strand_, std::move(handler), boost::system::error_code(asio::error::in_progress),
+                    std::size_t{0});
+  }
+  read_buffers_ = std::move(buffers);
+  read_handler_ = std::move(handler);
+  read_completing_ = false;
+  deliver();
+}
+
+void session_impl::start_write(std::vector<asio::const_buffer> buffers, session::read_handler handler) {
+  if (write_refused(handler)) return;
+  write_buffers_ = std::move(buffers);
+  write_handler_ = std::move(handler);
+  fill();
+}
+
+void session_impl::start_shutdown(session::wait_handler handler) {
+  // While a read fills the replay buffer, its bytes would come after the CLOSE (R17): wait for it first.
+  if (failed_ || shutdown_requested_ || shutdown_handler_ || write_from_) {
+    const boost::system::error_code ec =
+        failed_ ? boost::system::error_code(failed_) : boost::system::error_code(asio::error::in_progress);
+    return complete(strand_, std::move(handler), ec);
+  }
+  shutdown_requested_ = true;
+  shutdown_handler_ = std::move(handler);
+  writer_wake_.cancel();
+}
+
+}  // namespace lifeline::detail
