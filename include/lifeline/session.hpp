@@ -103,6 +103,36 @@ struct session_stats {
 /// Resets are invisible to reads and writes: they wait while the session resumes, and fail only when it
 /// cannot (deadline passed, the server lost the session, a rejected proof).
 /// Destroying the session aborts it.
+///
+/// Every operation supports per-operation cancellation through its completion handler's associated
+/// cancellation slot (asio::bind_cancellation_slot, awaitable operators, parallel groups), as Asio's
+/// objects do. A cancelled operation completes with asio::error::operation_aborted:
+/// - async_connect, void(error_code): terminal only, as Asio's connect. The attempt stops at once (its
+///   connection is closed) and the session is left failed. Partial and total are ignored, and so is any
+///   cancellation once the session is established.
+/// - async_read_some, void(error_code, std::size_t): terminal, partial and total. A read waits only while
+///   it has taken no byte, so a cancelled read completes with 0 bytes and leaves every byte in the receive
+///   buffer for the next read.
+/// - async_write_some, void(error_code, std::size_t): terminal, partial and total. A write waits (for room
+///   in the replay buffer, R14) only while it has taken no byte: one that takes any completes at once with
+///   that count. So a cancelled write completes with 0 bytes and has written nothing.
+/// - async_write_some_from, void(error_code, std::size_t): waiting for room in the replay buffer, as
+///   async_write_some; while reading `from`, the cancellation type is passed to that socket read, and the
+///   bytes it committed stay written and are reported with the error (a cancelled read of an Asio socket
+///   has read none: 0).
+/// - async_shutdown, void(error_code): terminal and partial, not total. The CLOSE cannot be taken back:
+///   the stream stays ended (writes fail with shut_down) and the peer still gets it; only the wait for its
+///   acknowledgement ends. Calling async_shutdown again waits for that acknowledgement again.
+/// The session decides on its strand: an operation that completed before the cancellation got there
+/// completes as it would have (a read with its bytes), as a socket's does; an `||` of awaitable operators
+/// then drops that result, asio::experimental::make_parallel_group shows it. A completed operation is
+/// disconnected from its slot.
+///
+/// Thread safety: Distinct objects: Safe. Shared objects: Unsafe. The session runs on a strand of its
+/// own (get_executor()): initiating functions, close() and drop_connection() hand their work to it and
+/// may be called from any thread, one at a time; handlers run on their associated executors. Emit a
+/// cancellation where the operation was started (a cancellation slot is not thread-safe). stats() and
+/// id() read the strand's state: call them on get_executor().
 class session {
  public:
   using executor_type = boost::asio::any_io_executor;
@@ -118,6 +148,7 @@ class session {
   executor_type get_executor() const noexcept;
 
   /// Connects to a lifeline server and establishes a new session. Signature: void(error_code).
+  /// Cancellation: terminal only; it leaves the session failed.
   template <typename Token>
   auto async_connect(boost::asio::ip::tcp::endpoint server, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
@@ -126,7 +157,8 @@ class session {
   }
 
   /// Reads some bytes. Signature: void(error_code, std::size_t). Completes with asio::error::eof after
-  /// the peer's stream ended and everything before it was read.
+  /// the peer's stream ended and everything before it was read. Cancellation: all types; a cancelled
+  /// read took no byte.
   template <typename MutableBufferSequence, typename Token>
   auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
@@ -137,7 +169,7 @@ class session {
   }
 
   /// Writes some bytes into the replay buffer; waits while it is full. Signature:
-  /// void(error_code, std::size_t).
+  /// void(error_code, std::size_t). Cancellation: all types; a cancelled write took no byte.
   template <typename ConstBufferSequence, typename Token>
   auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
@@ -152,7 +184,7 @@ class session {
   /// buffer is full (R14). Signature: void(error_code, std::size_t): the bytes taken, or the session's
   /// error, or the read's (asio::error::eof when `from` has ended). It is the session's one write in
   /// flight and completes when the read does; `from` must run on the same thread of execution as the
-  /// session's executor.
+  /// session's executor. Cancellation: all types, passed to the read of `from` while it is in flight.
   template <typename Token>
   auto async_write_some_from(boost::asio::ip::tcp::socket& from, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
@@ -160,7 +192,8 @@ class session {
   }
 
   /// Ends this side's stream (a half-close) and completes once the peer has acknowledged everything
-  /// written before it. Signature: void(error_code).
+  /// written before it. Signature: void(error_code). Cancellation: terminal and partial; they end the
+  /// wait for the acknowledgement, not the half-close.
   template <typename Token>
   auto async_shutdown(Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
@@ -212,6 +245,16 @@ struct server_options {
 
 /// The server side: accepts TCP connections, creates new sessions and routes each resume to the session
 /// it belongs to. Sessions and the acceptor share one executor.
+///
+/// async_accept, void(error_code, session): at most one in flight. Cancellation through the handler's
+/// associated cancellation slot: terminal, partial and total. A cancelled accept completes with
+/// asio::error::operation_aborted and an empty session, having taken none: a session set up meanwhile
+/// or later waits for the next async_accept, and the acceptor goes on serving. An accept that got its
+/// session before the cancellation reached the acceptor's strand completes with it.
+///
+/// Thread safety: Distinct objects: Safe. Shared objects: Unsafe. The acceptor and its sessions run on
+/// a strand of their own (get_executor()): async_accept() and close() hand their work to it;
+/// session_count() reads its state, so call it on get_executor().
 class session_acceptor {
  public:
   using executor_type = boost::asio::any_io_executor;
@@ -226,7 +269,7 @@ class session_acceptor {
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   executor_type get_executor() const noexcept;
 
-  /// Waits for the next new session. Signature: void(error_code, session).
+  /// Waits for the next new session. Signature: void(error_code, session). Cancellation: all types.
   template <typename Token>
   auto async_accept(Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, session)>(

@@ -6,7 +6,6 @@
 #include "session_impl.hpp"
 
 #include <fmt/format.h>
-#include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,6 +13,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <atomic>
 #include <deque>
 #include <map>
 #include <system_error>
@@ -35,12 +35,21 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
         });
   }
 
-  void start_accept(session_acceptor::accept_handler handler) {
+  void start_accept(session_acceptor::accept_handler handler, std::uint64_t serial) {
     if (accept_handler_) {
       return post_result(std::move(handler), asio::error::in_progress, nullptr);
     }
     accept_handler_ = std::move(handler);
+    accept_serial_ = serial;
     hand_over();
+  }
+
+  /// A cancelled async_accept (see connect_cancellation()). A waiting accept has taken no session, so
+  /// every type; a session that becomes ready afterwards waits in ready_ for the next accept.
+  void cancel(operation, std::uint64_t serial, asio::cancellation_type) {
+    if (!accept_handler_ || accept_serial_ != serial) return;
+    post_result(std::move(*std::exchange(accept_handler_, std::nullopt)), asio::error::operation_aborted,
+                nullptr);
   }
 
   void close() {
@@ -59,11 +68,12 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
   tcp::acceptor acceptor_;
   server_options options_;
   std::map<wire::session_id, std::shared_ptr<session_impl>> sessions_;
+  std::atomic<std::uint64_t> next_serial_{0};  // connect_cancellation()'s
 
  private:
   void post_result(session_acceptor::accept_handler handler, boost::system::error_code ec,
                    std::shared_ptr<session_impl> impl) {
-    asio::post(strand_, asio::append(std::move(handler), ec, session::from_impl(std::move(impl))));
+    complete(strand_, std::move(handler), ec, session::from_impl(std::move(impl)));
   }
 
   void hand_over() {
@@ -216,6 +226,7 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
 
   std::deque<std::shared_ptr<session_impl>> ready_;
   std::optional<session_acceptor::accept_handler> accept_handler_;
+  std::uint64_t accept_serial_ = 0;
   std::size_t memory_ = 0;
   bool closed_ = false;
 };
@@ -244,36 +255,44 @@ session session::from_impl(std::shared_ptr<detail::session_impl> impl) { return 
 
 session::executor_type session::get_executor() const noexcept { return impl_->strand_; }
 
+// Each operation's cancellation slot is connected here, in the initiating call's context, before the
+// operation moves to the strand.
+
 void session::start_connect(boost::asio::ip::tcp::endpoint ep, wait_handler handler) {
-  boost::asio::dispatch(impl_->strand_, [impl = impl_, ep, h = std::move(handler)]() mutable {
+  const auto serial = detail::connect_cancellation(impl_, handler, detail::operation::connect);
+  boost::asio::dispatch(impl_->strand_, [impl = impl_, ep, serial, h = std::move(handler)]() mutable {
     impl->server_ = ep;
-    impl->start_connect(std::move(h));
+    impl->start_connect(impl->cancellable_connect(std::move(h), serial));
   });
 }
 
 void session::start_read(std::vector<boost::asio::mutable_buffer> buffers, read_handler handler) {
+  const auto serial = detail::connect_cancellation(impl_, handler, detail::operation::read);
   boost::asio::dispatch(impl_->strand_,
-                        [impl = impl_, b = std::move(buffers), h = std::move(handler)]() mutable {
-                          impl->start_read(std::move(b), std::move(h));
+                        [impl = impl_, serial, b = std::move(buffers), h = std::move(handler)]() mutable {
+                          impl->start_read(std::move(b), std::move(h), serial);
                         });
 }
 
 void session::start_write(std::vector<boost::asio::const_buffer> buffers, read_handler handler) {
+  const auto serial = detail::connect_cancellation(impl_, handler, detail::operation::write);
   boost::asio::dispatch(impl_->strand_,
-                        [impl = impl_, b = std::move(buffers), h = std::move(handler)]() mutable {
-                          impl->start_write(std::move(b), std::move(h));
+                        [impl = impl_, serial, b = std::move(buffers), h = std::move(handler)]() mutable {
+                          impl->start_write(std::move(b), std::move(h), serial);
                         });
 }
 
 void session::start_write_from(boost::asio::ip::tcp::socket& from, read_handler handler) {
-  boost::asio::dispatch(impl_->strand_, [impl = impl_, &from, h = std::move(handler)]() mutable {
-    impl->start_write_from(from, std::move(h));
+  const auto serial = detail::connect_cancellation(impl_, handler, detail::operation::write);
+  boost::asio::dispatch(impl_->strand_, [impl = impl_, &from, serial, h = std::move(handler)]() mutable {
+    impl->start_write_from(from, std::move(h), serial);
   });
 }
 
 void session::start_shutdown(wait_handler handler) {
-  boost::asio::dispatch(impl_->strand_, [impl = impl_, h = std::move(handler)]() mutable {
-    impl->start_shutdown(std::move(h));
+  const auto serial = detail::connect_cancellation(impl_, handler, detail::operation::shutdown);
+  boost::asio::dispatch(impl_->strand_, [impl = impl_, serial, h = std::move(handler)]() mutable {
+    impl->start_shutdown(std::move(h), serial);
   });
 }
 
@@ -364,8 +383,10 @@ boost::asio::ip::tcp::endpoint session_acceptor::local_endpoint() const {
 session_acceptor::executor_type session_acceptor::get_executor() const noexcept { return impl_->strand_; }
 
 void session_acceptor::start_accept(accept_handler handler) {
-  boost::asio::dispatch(
-      impl_->strand_, [impl = impl_, h = std::move(handler)]() mutable { impl->start_accept(std::move(h)); });
+  const auto serial = detail::connect_cancellation(impl_, handler, detail::operation::accept);
+  boost::asio::dispatch(impl_->strand_, [impl = impl_, serial, h = std::move(handler)]() mutable {
+    impl->start_accept(std::move(h), serial);
+  });
 }
 
 std::size_t session_acceptor::session_count() const { return impl_->sessions_.size(); }

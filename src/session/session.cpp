@@ -165,6 +165,8 @@ void session_impl::start_connect(session::wait_handler handler) {
 
 asio::awaitable<std::error_code> session_impl::handshake(transport& s, bool resume,
                                                          std::uint64_t& peer_received) {
+  const scoped_pointer reachable(handshaking_, s);  // for fail()
+  if (failed_) co_return failed_;
   const auto timeout = options_.handshake_timeout;
   {
     asio::steady_timer timer(strand_, timeout);
@@ -674,6 +676,8 @@ void session_impl::fail(std::error_code ec) {
              boost::system::error_code(ec));
   if (conn_) conn_->abort();
   if (pending_conn_) pending_conn_->abort();
+  if (handshaking_)
+    handshaking_->abort();  // a close() or a cancelled async_connect ends the handshake at once
   writer_wake_.cancel();
   reader_wake_.cancel();
   attach_wake_.cancel();

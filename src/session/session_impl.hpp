@@ -8,14 +8,18 @@
 #include <lifeline/session.hpp>
 #include <lifeline/wire.hpp>
 
-#include <boost/asio/append.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 
@@ -39,10 +43,23 @@ asio::awaitable<std::error_code> tls_handshake(transport& s, bool client, std::c
 /// Writes an ERROR frame (R18) and closes, ignoring failures: the peer is being turned away.
 asio::awaitable<void> refuse(transport& s, errc code, std::string_view text);
 
+// The handler, bound to run on its own executor where it first disconnects its cancellation slot, as
+// Asio's composed operations do when they complete: a cancellation emitted afterwards finds nothing. The
+// slot is cleared there, not on the strand, because whoever cancels emits from that executor too (a slot
+// is not thread-safe).
+template <typename Handler, typename... Args>
+auto finishing(const strand_type& fallback, Handler handler, Args... args) {
+  const auto ex = asio::get_associated_executor(handler, fallback);
+  return asio::bind_executor(ex, [h = std::move(handler), ... args = std::move(args)]() mutable {
+    asio::get_associated_cancellation_slot(h).clear();
+    std::move(h)(std::move(args)...);
+  });
+}
+
 template <typename Handler, typename... Args>
 void complete(const strand_type& fallback, Handler handler, Args... args) {
   // Through the handler's associated executor, never inline, as Asio's own operations complete.
-  asio::post(fallback, asio::append(std::move(handler), args...));
+  asio::post(fallback, finishing(fallback, std::move(handler), std::move(args)...));
 }
 
 // For an operation that completes because of I/O, not inside its initiating function: the handler runs
@@ -51,8 +68,41 @@ void complete(const strand_type& fallback, Handler handler, Args... args) {
 // next read before the read loop parses the next frame.
 template <typename Handler, typename... Args>
 void complete_from_io(const strand_type& fallback, Handler handler, Args... args) {
-  asio::dispatch(fallback, asio::append(std::move(handler), args...));
+  asio::dispatch(fallback, finishing(fallback, std::move(handler), std::move(args)...));
 }
+
+/// The application operation a cancellation is meant for.
+enum class operation { connect, read, write, shutdown, accept };
+
+/// Connects the cancellation slot of an operation's handler, in the initiating call's context as Asio's
+/// own operations do. A cancellation then runs `owner->cancel(op, serial, type)` on the owner's strand,
+/// where `serial` tells whether the operation waiting there is still this one; the owner may be gone by
+/// then. Returns that serial, or 0 when the handler has no slot to connect.
+template <typename Owner, typename Handler>
+std::uint64_t connect_cancellation(const std::shared_ptr<Owner>& owner, Handler& handler, operation op) {
+  auto slot = asio::get_associated_cancellation_slot(handler);
+  if (!slot.is_connected()) return 0;
+  const auto serial = ++owner->next_serial_;
+  slot.assign([weak = std::weak_ptr<Owner>(owner), op, serial](asio::cancellation_type type) {
+    if (auto self = weak.lock()) {
+      asio::dispatch(self->strand_, [self, op, serial, type] { self->cancel(op, serial, type); });
+    }
+  });
+  return serial;
+}
+
+/// Points `target` at `value` while it lives: for an object a coroutine owns but others must reach.
+template <typename T>
+class scoped_pointer {
+ public:
+  scoped_pointer(T*& target, T& value) : target_(target) { target_ = &value; }
+  scoped_pointer(const scoped_pointer&) = delete;
+  scoped_pointer& operator=(const scoped_pointer&) = delete;
+  ~scoped_pointer() { target_ = nullptr; }
+
+ private:
+  T*& target_;
+};
 
 class session_impl : public std::enable_shared_from_this<session_impl> {
  public:
@@ -72,13 +122,21 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   std::chrono::milliseconds linger_{0};
 
   void start_connect(session::wait_handler handler);
-  void start_read(std::vector<asio::mutable_buffer> buffers, session::read_handler handler);
-  void start_write(std::vector<asio::const_buffer> buffers, session::read_handler handler);
-  void start_write_from(tcp::socket& from, session::read_handler handler);
+  /// async_connect's handler, wrapped so that it completes with operation_aborted once cancel_connect()
+  /// has taken effect. `serial`: from connect_cancellation().
+  session::wait_handler cancellable_connect(session::wait_handler handler, std::uint64_t serial);
+  void start_read(std::vector<asio::mutable_buffer> buffers, session::read_handler handler,
+                  std::uint64_t serial);
+  void start_write(std::vector<asio::const_buffer> buffers, session::read_handler handler,
+                   std::uint64_t serial);
+  void start_write_from(tcp::socket& from, session::read_handler handler, std::uint64_t serial);
   /// A second write while one is pending, or a write after shutdown: completes `handler` at once with
   /// in_progress or shut_down and returns true.
   bool write_refused(session::read_handler& handler);
-  void start_shutdown(session::wait_handler handler);
+  void start_shutdown(session::wait_handler handler, std::uint64_t serial);
+  /// A cancellation of the application's operation `serial` (see connect_cancellation()); nothing when
+  /// that operation has completed already or does not support `type`.
+  void cancel(operation op, std::uint64_t serial, asio::cancellation_type type);
   void close();
   void drop_connection();
 
@@ -88,6 +146,9 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   void resume_with(std::shared_ptr<transport> s, std::uint64_t peer_received);
   /// Server: called when the session ends for good, to drop it from the acceptor's table.
   std::function<void()> on_finished;
+
+  /// Serial numbers of the operations whose cancellation slot is connected; any thread.
+  std::atomic<std::uint64_t> next_serial_{0};
 
   std::size_t memory() const noexcept { return out_.capacity() + in_.capacity(); }
   bool finished() const noexcept { return finished_; }
@@ -117,6 +178,8 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   void fill();
   void read_into_ring();
   void fail(std::error_code ec);
+  /// async_connect cancelled: fails the session if it is not established yet, aborting the handshake.
+  void cancel_connect(std::uint64_t serial);
   void emit(session_event e);
   /// Both streams ended and were acknowledged: the session is over.
   void finish_cleanly();
@@ -174,6 +237,17 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   tcp::socket* write_from_ = nullptr;  // async_write_some_from: the socket read into the replay buffer
   bool reading_into_ring_ = false;     // that read is in flight
   std::optional<session::wait_handler> shutdown_handler_;
+  // The serials of the operations above, so that a late cancellation cannot hit a later operation.
+  std::uint64_t read_serial_ = 0;
+  std::uint64_t write_serial_ = 0;
+  std::uint64_t shutdown_serial_ = 0;
+  asio::cancellation_signal ring_read_cancel_;  // async_write_some_from's cancellation, for its socket read
+  // Client: async_connect until its handler is called, and the transport of the handshake in progress,
+  // which fail() aborts.
+  std::uint64_t connect_serial_ = 0;
+  bool connect_pending_ = false;
+  bool connect_cancelled_ = false;
+  transport* handshaking_ = nullptr;
 
   std::error_code failed_;
   bool finished_ = false;
