@@ -1,6 +1,7 @@
 // The resumable session over real loopback sockets: exactly-once delivery across resets, backpressure,
 // half-close, and every kind of bad peer turned away precisely while other sessions go on.
 #include "support/io.hpp"
+#include "support/session_pair.hpp"
 
 #include <lifeline/session.hpp>
 #include <lifeline/wire.hpp>
@@ -28,58 +29,13 @@ using lifeline::errc;
 using lifeline::session;
 using lifeline::session_acceptor;
 
-const tcp::endpoint loopback{asio::ip::make_address("127.0.0.1"), 0};
-
-// The byte at each stream offset is a function of the offset, so the receiver checks order and content
-// of every byte without keeping a copy.
-std::uint8_t pattern(std::uint64_t offset, std::uint64_t salt) {
-  std::uint64_t z = (offset / 8) * 0x9E3779B97F4A7C15ull + salt;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return static_cast<std::uint8_t>(z >> ((offset % 8) * 8));
-}
-
-awaitable<void> send_stream(session& s, std::uint64_t total, std::uint64_t salt, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::uint8_t> chunk(256 * 1024);
-  std::uint64_t sent = 0;
-  while (sent < total) {
-    const auto n = std::min<std::uint64_t>(total - sent, 1 + rng() % chunk.size());
-    for (std::uint64_t i = 0; i < n; ++i) chunk[i] = pattern(sent + i, salt);
-    co_await asio::async_write(s, asio::buffer(chunk.data(), n), use_awaitable);
-    sent += n;
-  }
-}
-
-// Reads until `total` bytes arrived; returns the offset of the first wrong byte, or total.
-awaitable<std::uint64_t> receive_stream(session& s, std::uint64_t total, std::uint64_t salt) {
-  std::vector<std::uint8_t> chunk(64 * 1024);
-  std::uint64_t got = 0;
-  while (got < total) {
-    const auto n = co_await s.async_read_some(asio::buffer(chunk), use_awaitable);
-    for (std::size_t i = 0; i < n; ++i) {
-      if (chunk[i] != pattern(got + i, salt)) co_return got + i;
-    }
-    got += n;
-  }
-  co_return got;
-}
-
-lifeline::session_options quick_options() {
-  lifeline::session_options o;
-  o.retry.base = 5ms;
-  o.retry.cap = 50ms;
-  o.retry.deadline = 10s;
-  o.handshake_timeout = 2s;
-  return o;
-}
-
-lifeline::server_options quick_server() {
-  lifeline::server_options o;
-  o.session = quick_options();
-  return o;
-}
+using lifeline::test::loopback;
+using lifeline::test::pair_fixture;
+using lifeline::test::pattern;
+using lifeline::test::quick_options;
+using lifeline::test::quick_server;
+using lifeline::test::receive_stream;
+using lifeline::test::send_stream;
 
 // A raw TCP peer for feeding a server bad input: connects, reads SERVER_HELLO, sends `bytes`, and returns
 // the errc of the ERROR frame the server answers with (or 0).
@@ -115,19 +71,6 @@ std::vector<std::uint8_t> frame(lifeline::wire::frame_type type, std::uint64_t v
   out.insert(out.end(), payload.begin(), payload.end());
   return out;
 }
-
-// An established client and server session pair on loopback.
-struct pair_fixture {
-  asio::io_context io;
-  session_acceptor acceptor{io.get_executor(), loopback, quick_server()};
-  session client{io.get_executor(), quick_options()};
-  std::optional<session> server;
-
-  awaitable<void> connect() {
-    co_await client.async_connect(acceptor.local_endpoint(), use_awaitable);
-    server.emplace(co_await acceptor.async_accept(use_awaitable));
-  }
-};
 
 TEST(session, delivers_both_directions_exactly_once_across_repeated_resets) {
   const std::uint64_t seed = 20261125;
