@@ -10,18 +10,21 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <thread>
 
 namespace {
 
@@ -99,76 +102,88 @@ TEST(session_cancel, a_read_raced_against_a_timer_ends_with_the_timer_and_leaves
       limit);
 }
 
-TEST(session_cancel, reads_raced_against_short_timers_get_every_byte_exactly_once) {
-  // The peer writes a counting pattern in small bursts while the reader races each read against a timer
-  // of a few milliseconds, so that bytes arrive before, during and after the cancellation. A parallel
-  // group shows the losing read's result too: a read that completed with data despite its cancellation
-  // counts, and one cancelled in time took nothing. The concatenation must be the stream exactly.
+// The peer writes a counting pattern in small bursts while the reader races each read against a timer
+// of a few milliseconds, so that bytes arrive before, during and after the cancellation. A parallel group
+// shows the losing read's result too: a read that completed with data despite its cancellation counts,
+// and one cancelled in time took nothing. The concatenation must be the stream exactly. With `threads`
+// threads running the io_context, the test's coroutines run on a strand of their own and the sessions'
+// strands run beside it, so that cancellations reach a session from another thread.
+void race_reads_against_timers(int threads) {
   const std::uint64_t seed = 20261204;
-  std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+  std::printf("seed %llu, %d threads\n", static_cast<unsigned long long>(seed), threads);
   pair_fixture f;
-  const int rounds = 200;
+  const int rounds = 500;
   std::uint64_t written = 0, got = 0, first_wrong = ~std::uint64_t{0};
   int aborted = 0, with_data = 0, late_data = 0;
+  auto test = [&]() -> awaitable<void> {
+    co_await f.connect();
+    bool reading = true;
+    auto writer = [&]() -> awaitable<void> {
+      std::mt19937_64 rng(seed);
+      std::vector<std::uint8_t> chunk(64);
+      while (reading) {
+        const auto n = 1 + rng() % chunk.size();
+        for (std::size_t i = 0; i < n; ++i) chunk[i] = pattern(written + i, 1);
+        co_await asio::async_write(*f.server, asio::buffer(chunk.data(), n), use_awaitable);
+        written += n;
+        co_await sleep(std::chrono::microseconds(rng() % 3000));
+      }
+    };
+    auto check = [&](const std::uint8_t* p, std::size_t n) {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (p[i] != pattern(got + i, 1) && first_wrong == ~std::uint64_t{0}) first_wrong = got + i;
+      }
+      got += n;
+    };
+    auto reader = [&]() -> awaitable<void> {
+      std::mt19937_64 rng(seed + 1);
+      std::array<std::uint8_t, 32> buffer{};
+      asio::steady_timer timer(co_await asio::this_coro::executor);
+      for (int round = 0; round < rounds; ++round) {
+        timer.expires_after(std::chrono::microseconds(rng() % 3000));
+        auto [order, ec, n, timer_ec] =
+            co_await make_parallel_group(f.client.async_read_some(asio::buffer(buffer), asio::deferred),
+                                         timer.async_wait(asio::deferred))
+                .async_wait(wait_for_one(), use_awaitable);
+        if (ec == asio::error::operation_aborted) {
+          ++aborted;
+          EXPECT_EQ(n, 0u) << "a cancelled read took bytes";
+        } else {
+          EXPECT_FALSE(ec) << ec.message();
+          ++with_data;
+          if (order[0] == 1) ++late_data;  // the timer won, yet the read had its data already
+        }
+        check(buffer.data(), n);
+      }
+      reading = false;
+      // Whatever the writer sent after the last round.
+      co_await sleep(20ms);
+      while (got < written) {
+        const auto n = co_await f.client.async_read_some(asio::buffer(buffer), use_awaitable);
+        check(buffer.data(), n);
+      }
+    };
+    co_await (writer() && reader());
+  };
+  std::vector<std::thread> others;
+  for (int t = 1; t < threads; ++t) others.emplace_back([&] { f.io.run_for(limit); });
   lifeline::test::run_bounded(
-      f.io,
-      [&]() -> awaitable<void> {
-        co_await f.connect();
-        bool reading = true;
-        auto writer = [&]() -> awaitable<void> {
-          std::mt19937_64 rng(seed);
-          std::vector<std::uint8_t> chunk(64);
-          while (reading) {
-            const auto n = 1 + rng() % chunk.size();
-            for (std::size_t i = 0; i < n; ++i) chunk[i] = pattern(written + i, 1);
-            co_await asio::async_write(*f.server, asio::buffer(chunk.data(), n), use_awaitable);
-            written += n;
-            co_await sleep(std::chrono::microseconds(rng() % 3000));
-          }
-        };
-        auto check = [&](const std::uint8_t* p, std::size_t n) {
-          for (std::size_t i = 0; i < n; ++i) {
-            if (p[i] != pattern(got + i, 1) && first_wrong == ~std::uint64_t{0}) first_wrong = got + i;
-          }
-          got += n;
-        };
-        auto reader = [&]() -> awaitable<void> {
-          std::mt19937_64 rng(seed + 1);
-          std::array<std::uint8_t, 32> buffer{};
-          asio::steady_timer timer(f.io);
-          for (int round = 0; round < rounds; ++round) {
-            timer.expires_after(std::chrono::microseconds(rng() % 3000));
-            auto [order, ec, n, timer_ec] =
-                co_await make_parallel_group(f.client.async_read_some(asio::buffer(buffer), asio::deferred),
-                                             timer.async_wait(asio::deferred))
-                    .async_wait(wait_for_one(), use_awaitable);
-            if (ec == asio::error::operation_aborted) {
-              ++aborted;
-              EXPECT_EQ(n, 0u) << "a cancelled read took bytes";
-            } else {
-              EXPECT_FALSE(ec) << ec.message();
-              ++with_data;
-              if (order[0] == 1) ++late_data;  // the timer won, yet the read had its data already
-            }
-            check(buffer.data(), n);
-          }
-          reading = false;
-          // Whatever the writer sent after the last round.
-          co_await sleep(20ms);
-          while (got < written) {
-            const auto n = co_await f.client.async_read_some(asio::buffer(buffer), use_awaitable);
-            check(buffer.data(), n);
-          }
-        };
-        co_await (writer() && reader());
-      },
-      limit);
+      f.io, [&]() { return asio::co_spawn(asio::make_strand(f.io), test(), use_awaitable); }, limit);
+  for (auto& t : others) t.join();
   std::printf("%d rounds: %d cancelled, %d with data (%d of them completed after the timer); %llu bytes\n",
               rounds, aborted, with_data, late_data, static_cast<unsigned long long>(got));
   EXPECT_EQ(first_wrong, ~std::uint64_t{0}) << "first wrong byte";
   EXPECT_EQ(got, written);
   EXPECT_GT(aborted, 0);
   EXPECT_GT(with_data, 0);
+}
+
+TEST(session_cancel, reads_raced_against_short_timers_get_every_byte_exactly_once) {
+  race_reads_against_timers(1);
+}
+
+TEST(session_cancel, reads_raced_against_short_timers_on_two_threads_get_every_byte_exactly_once) {
+  race_reads_against_timers(2);
 }
 
 TEST(session_cancel, a_read_cancelled_while_the_session_resumes_leaves_the_stream_exact) {
