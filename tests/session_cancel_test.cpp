@@ -373,6 +373,31 @@ TEST(session_cancel, write_some_from_cancelled_stops_reading_its_socket_and_lose
       limit);
 }
 
+// async_connect with a cancellation signal bound to it.
+struct cancellable_connect {
+  asio::cancellation_signal signal;
+  bool done = false;
+  boost::system::error_code result;
+  clock::time_point completed_at{};
+
+  void start(session& s, const tcp::endpoint& server) {
+    s.async_connect(server, asio::bind_cancellation_slot(signal.slot(), [this](boost::system::error_code ec) {
+                      done = true;
+                      result = ec;
+                      completed_at = clock::now();
+                    }));
+  }
+  /// Cancels (terminal) and waits for the completion; returns how long it took, in milliseconds.
+  awaitable<double> cancel() {
+    const auto emitted_at = clock::now();
+    signal.emit(asio::cancellation_type::terminal);
+    while (!done) co_await sleep(1ms);
+    const auto took = std::chrono::duration<double, std::milli>(completed_at - emitted_at).count();
+    std::printf("connect cancelled: %s, %.1f ms after the cancellation\n", result.message().c_str(), took);
+    co_return took;
+  }
+};
+
 TEST(session_cancel, a_cancelled_connect_stops_at_once_and_leaves_the_session_failed) {
   asio::io_context io;
   // Accepts TCP connections and never says a word: the client's handshake waits for SERVER_HELLO.
@@ -383,30 +408,16 @@ TEST(session_cancel, a_cancelled_connect_stops_at_once_and_leaves_the_session_fa
   lifeline::test::run_bounded(
       io,
       [&]() -> awaitable<void> {
-        asio::cancellation_signal cancel;
-        bool done = false;
-        boost::system::error_code result;
-        clock::time_point completed_at{};
-        client.async_connect(mute.local_endpoint(),
-                             asio::bind_cancellation_slot(cancel.slot(), [&](boost::system::error_code ec) {
-                               done = true;
-                               result = ec;
-                               completed_at = clock::now();
-                             }));
+        cancellable_connect connect;
+        connect.start(client, mute.local_endpoint());
         auto peer = co_await mute.async_accept(use_awaitable);
         co_await sleep(100ms);
         // A connect supports terminal cancellation only, as Asio's: a partial one changes nothing.
-        cancel.emit(asio::cancellation_type::partial);
+        connect.signal.emit(asio::cancellation_type::partial);
         co_await sleep(100ms);
-        EXPECT_FALSE(done) << "partial cancellation ended the connect";
-        const auto emitted_at = clock::now();
-        cancel.emit(asio::cancellation_type::terminal);
-        while (!done) co_await sleep(1ms);
-        const auto took = std::chrono::duration<double, std::milli>(completed_at - emitted_at).count();
-        std::printf("connect cancelled: %s, %.1f ms after the cancellation\n", result.message().c_str(),
-                    took);
-        EXPECT_EQ(result, asio::error::operation_aborted);
-        EXPECT_LT(took, 50.0);
+        EXPECT_FALSE(connect.done) << "partial cancellation ended the connect";
+        EXPECT_LT(co_await connect.cancel(), 50.0);
+        EXPECT_EQ(connect.result, asio::error::operation_aborted);
         // The attempt stopped: the listener's side of the connection ends.
         std::uint8_t byte;
         auto [pec, pn] = co_await peer.async_read_some(asio::buffer(&byte, 1), asio::as_tuple(use_awaitable));
@@ -415,6 +426,32 @@ TEST(session_cancel, a_cancelled_connect_stops_at_once_and_leaves_the_session_fa
         auto [rec, rn] =
             co_await client.async_read_some(asio::buffer(&byte, 1), asio::as_tuple(use_awaitable));
         EXPECT_TRUE(rec) << "a read on a session whose connect was cancelled";
+      },
+      limit);
+}
+
+TEST(session_cancel, a_connect_retrying_a_refusing_server_is_cancelled_between_attempts_at_once) {
+  // Nothing listens: the first attempt is refused at once and the session waits before the next (R19).
+  asio::io_context io;
+  tcp::endpoint closed;
+  {
+    tcp::acceptor gone(io, loopback);
+    closed = gone.local_endpoint();
+  }
+  auto options = quick_options();
+  options.retry.base = 1s;
+  options.retry.cap = 1s;
+  options.seed = 9;  // the first backoff is 849 ms: the cancellation at 300 ms falls in it
+  session client(io.get_executor(), options);
+  lifeline::test::run_bounded(
+      io,
+      [&]() -> awaitable<void> {
+        cancellable_connect connect;
+        connect.start(client, closed);
+        co_await sleep(300ms);
+        EXPECT_FALSE(connect.done) << connect.result.message();
+        EXPECT_LT(co_await connect.cancel(), 50.0);
+        EXPECT_EQ(connect.result, asio::error::operation_aborted);
       },
       limit);
 }

@@ -245,6 +245,7 @@ asio::awaitable<std::error_code> session_impl::connect_retrying(bool resume, std
   // server restarts or a timeout before the session exists is as transient as one after.
   const auto started = clock::now();
   asio::steady_timer backoff(strand_);
+  const scoped_pointer wakeable(backing_off_, backoff);  // fail() wakes it
   std::error_code last;
   for (attempts = 0;; ++attempts) {
     if (resume || attempts > 0) {
@@ -676,8 +677,9 @@ void session_impl::fail(std::error_code ec) {
              boost::system::error_code(ec));
   if (conn_) conn_->abort();
   if (pending_conn_) pending_conn_->abort();
-  if (handshaking_)
-    handshaking_->abort();  // a close() or a cancelled async_connect ends the handshake at once
+  // A close() or a cancelled async_connect ends a handshake or a backoff between attempts at once.
+  if (handshaking_) handshaking_->abort();
+  if (backing_off_) backing_off_->cancel();
   writer_wake_.cancel();
   reader_wake_.cancel();
   attach_wake_.cancel();

@@ -242,12 +242,13 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   std::uint64_t write_serial_ = 0;
   std::uint64_t shutdown_serial_ = 0;
   asio::cancellation_signal ring_read_cancel_;  // async_write_some_from's cancellation, for its socket read
-  // Client: async_connect until its handler is called, and the transport of the handshake in progress,
-  // which fail() aborts.
+  // Client: async_connect until its handler is called; the transport of the handshake in progress and
+  // the backoff timer, which fail() aborts and wakes.
   std::uint64_t connect_serial_ = 0;
   bool connect_pending_ = false;
   bool connect_cancelled_ = false;
   transport* handshaking_ = nullptr;
+  asio::steady_timer* backing_off_ = nullptr;  // client: the wait between connection attempts (R19)
 
   std::error_code failed_;
   bool finished_ = false;
