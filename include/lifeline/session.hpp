@@ -108,8 +108,8 @@ struct session_stats {
 /// cancellation slot (asio::bind_cancellation_slot, awaitable operators, parallel groups), as Asio's
 /// objects do. A cancelled operation completes with asio::error::operation_aborted:
 /// - async_connect, void(error_code): terminal only, as Asio's connect. The attempt stops at once (its
-///   connection is closed) and the session is left failed. Partial and total are ignored, and so is any
-///   cancellation once the session is established.
+///   connection is closed, or the wait before the next attempt ends) and the session is left failed.
+///   Partial and total are ignored, and so is any cancellation once the session is established.
 /// - async_read_some, void(error_code, std::size_t): terminal, partial and total. A read waits only while
 ///   it has taken no byte, so a cancelled read completes with 0 bytes and leaves every byte in the receive
 ///   buffer for the next read.
