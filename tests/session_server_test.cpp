@@ -2,6 +2,7 @@
 // first connection is retried through resets and refusals as a resume is (R19), and a server keeps a
 // detached session for its linger time and no longer (R20).
 #include "support/io.hpp"
+#include "support/session_pair.hpp"
 
 #include <lifeline/session.hpp>
 
@@ -32,14 +33,11 @@ using lifeline::errc;
 using lifeline::session;
 using lifeline::session_acceptor;
 
-const tcp::endpoint loopback{asio::ip::make_address("127.0.0.1"), 0};
+using lifeline::test::loopback;
 
+// Heartbeats quick enough for the linger test's server to find its silent client in 300 ms.
 lifeline::session_options quick_options() {
-  lifeline::session_options o;
-  o.retry.base = 5ms;
-  o.retry.cap = 50ms;
-  o.retry.deadline = 10s;
-  o.handshake_timeout = 2s;
+  auto o = lifeline::test::quick_options();
   o.heartbeat_interval = 100ms;
   o.heartbeat_timeout = 300ms;
   return o;
