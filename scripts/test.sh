@@ -30,13 +30,15 @@ fi
 # suites whose tests run threads of their own beside lifeline's code: chaos and chaos_api (an upstream
 # server, and chaos::server in process, each on its own thread), tunnel and tunnel_e2e (echo targets,
 # writers and upstream servers on threads). The tunnel and chaos programs they start are the TSan build
-# too (with Asio's resolver thread). Left out, since TSan slows code 5-15x and inflates its memory:
+# too (with Asio's resolver thread). Left out:
 # - session, session_chaos, guarded_socket and the rest: one thread runs all, TSan has nothing to compare;
 # - session_network, detection, cli_doctor: they time detection against a bound (the heartbeat's 1 s
-#   plus 0.5 s) on network namespaces; session_network is the one test that runs two sessions on two
-#   threads, clean under TSan when run by hand (ctest --preset tsan -L session_network);
-# - tunnel_e2e.redis_cli_through_...: bounds every resume of the slowed tunnel (3.5 s);
-# - tunnel_e2e.a_sender_faster_than_the_link_...: bounds the tunnel client's resident memory.
+#   plus 0.5 s) on network namespaces, and TSan slows code 5-15x; session_network is the one test that
+#   runs two sessions on two threads;
+# - tunnel_e2e.redis_cli_through_...: bounds every resume of the tunnel (3.5 s), slowed by TSan;
+# - tunnel_e2e.a_sender_faster_than_the_link_...: bounds the tunnel client's resident memory, which
+#   TSan's shadow memory inflates.
+# Each test named above passed clean under TSan once, by hand (build NAME_test; ctest --preset tsan -L NAME).
 # A report fails its test (halt_on_error=1, exit 66: TSAN_OPTIONS in the test preset) and is written to
 # build/tsan/tsan-report.PID, where the child programs' reports land too: any such file fails the run.
 tsan_suites='^(chaos|chaos_api|tunnel|tunnel_e2e)$'
