@@ -29,8 +29,9 @@ fi
 # ThreadSanitizer (the `tsan` preset: clang, since gcc 12 warns on the fences in Asio's headers) on the
 # suites whose tests run threads of their own beside lifeline's code: chaos and chaos_api (an upstream
 # server, and chaos::server in process, each on its own thread), tunnel and tunnel_e2e (echo targets,
-# writers and upstream servers on threads). The tunnel and chaos programs they start are the TSan build
-# too (with Asio's resolver thread). Left out:
+# writers and upstream servers on threads), and session_cancel (cancellations that reach a session from
+# another thread). The tunnel and chaos programs they start are the TSan build too (with Asio's resolver
+# thread). Left out:
 # - session, session_chaos, guarded_socket and the rest: one thread runs all, TSan has nothing to compare;
 # - session_network, detection, cli_doctor: they time detection against a bound (the heartbeat's 1 s
 #   plus 0.5 s) on network namespaces, and TSan slows code 5-15x; session_network is the one test that
@@ -41,10 +42,10 @@ fi
 # Each test named above passed clean under TSan once, by hand (build NAME_test; ctest --preset tsan -L NAME).
 # A report fails its test (halt_on_error=1, exit 66: TSAN_OPTIONS in the test preset) and is written to
 # build/tsan/tsan-report.PID, where the child programs' reports land too: any such file fails the run.
-tsan_suites='^(chaos|chaos_api|tunnel|tunnel_e2e)$'
+tsan_suites='^(chaos|chaos_api|tunnel|tunnel_e2e|session_cancel)$'
 tsan_excluded='^tunnel_e2e[.](redis_cli_through_resets|a_sender_faster_than_the_link)'
 cmake --preset tsan >/dev/null
-cmake --build --preset tsan --target chaos_test chaos_api_test tunnel_test tunnel_e2e_test
+cmake --build --preset tsan --target chaos_test chaos_api_test tunnel_test tunnel_e2e_test session_cancel_test
 tsan_log=build/tsan/ctest.log
 rm -f build/tsan/tsan-report.*
 set +e
