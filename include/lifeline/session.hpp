@@ -125,8 +125,8 @@ struct session_stats {
 ///   acknowledgement ends. Calling async_shutdown again waits for that acknowledgement again.
 /// The session decides on its strand: an operation that completed before the cancellation got there
 /// completes as it would have (a read with its bytes), as a socket's does; an `||` of awaitable operators
-/// then drops that result, asio::experimental::make_parallel_group shows it. A completed operation is
-/// disconnected from its slot.
+/// then drops that result, asio::experimental::make_parallel_group shows it. As with Asio's sockets, a
+/// completed operation leaves its handler in the slot; a cancellation emitted later does nothing.
 ///
 /// Thread safety: Distinct objects: Safe. Shared objects: Unsafe. The session runs on a strand of its
 /// own (get_executor()): initiating functions, close() and drop_connection() hand their work to it and

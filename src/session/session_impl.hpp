@@ -43,15 +43,16 @@ asio::awaitable<std::error_code> tls_handshake(transport& s, bool client, std::c
 /// Writes an ERROR frame (R18) and closes, ignoring failures: the peer is being turned away.
 asio::awaitable<void> refuse(transport& s, errc code, std::string_view text);
 
-// The handler, bound to run on its own executor where it first disconnects its cancellation slot, as
-// Asio's composed operations do when they complete: a cancellation emitted afterwards finds nothing. The
-// slot is cleared there, not on the strand, because whoever cancels emits from that executor too (a slot
-// is not thread-safe).
+// The handler, bound to run on its own executor. Its cancellation slot is left connected, as Asio's
+// socket operations leave theirs: the handler connect_cancellation() installed is harmless after the
+// operation completed (its serial no longer matches), and clearing it here would destroy it while a
+// parallel group may be emitting on that slot from another thread (Boost 1.81's group emits from
+// wherever its other operation completed; seen under ASan as a use after free, about 1 run in 100 of
+// session_cancel_test's two-thread race).
 template <typename Handler, typename... Args>
 auto finishing(const strand_type& fallback, Handler handler, Args... args) {
   const auto ex = asio::get_associated_executor(handler, fallback);
   return asio::bind_executor(ex, [h = std::move(handler), ... args = std::move(args)]() mutable {
-    asio::get_associated_cancellation_slot(h).clear();
     std::move(h)(std::move(args)...);
   });
 }
