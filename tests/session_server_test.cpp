@@ -82,11 +82,8 @@ awaitable<void> relay(tcp::acceptor& listener, tcp::endpoint server, int cuts, s
             client.close();
             co_return;
           }
-          auto both = [&]() -> awaitable<void> {
-            asio::co_spawn(co_await asio::this_coro::executor, copy(upstream, client), asio::detached);
-            co_await copy(client, upstream);
-          };
-          co_await both();
+          asio::co_spawn(co_await asio::this_coro::executor, copy(upstream, client), asio::detached);
+          co_await copy(client, upstream);
           // Keep both sockets until the other direction ends too.
           asio::steady_timer linger(client.get_executor(), 10s);
           co_await linger.async_wait(asio::as_tuple(use_awaitable));
