@@ -3,6 +3,7 @@
 // read from /proc before and after the sessions open, and its CPU time over an idle window.
 //
 // Usage: idle_bench [--sessions N = 10000] [--idle-s S = 10] [--json FILE]
+#include <lifeline/server.hpp>
 #include <lifeline/session.hpp>
 
 #include <fmt/core.h>

@@ -6,6 +6,7 @@
 //
 // Usage: path_bench --target-port P [--path NAME=PORT]... [--mib N] [--runs R] [--round-trips N]
 //                   [--message-bytes N] [--json FILE] [--plot-data FILE]
+#include <lifeline/server.hpp>
 #include <lifeline/session.hpp>
 
 #include <fmt/core.h>

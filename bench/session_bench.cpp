@@ -1,6 +1,7 @@
 // Session throughput against raw TCP in the same run, and the time from a reset to the first resumed
 // byte. Each side runs its own io_context on its own thread, as two processes would.
 // Usage: lifeline_session_bench [MiB per run = 1024] [runs = 3]
+#include <lifeline/server.hpp>
 #include <lifeline/session.hpp>
 
 #include <fmt/core.h>

@@ -4,33 +4,21 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include <boost/endian/conversion.hpp>
+
 #include <algorithm>
 #include <cstring>
 
 namespace lifeline::wire {
 namespace {
 
-void put16(std::uint8_t* p, std::uint16_t v) noexcept {
-  p[0] = static_cast<std::uint8_t>(v >> 8);
-  p[1] = static_cast<std::uint8_t>(v);
-}
-void put32(std::uint8_t* p, std::uint32_t v) noexcept {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
-}
-void put64(std::uint8_t* p, std::uint64_t v) noexcept {
-  for (int i = 0; i < 8; ++i) p[i] = static_cast<std::uint8_t>(v >> (56 - 8 * i));
-}
-std::uint16_t get16(const std::uint8_t* p) noexcept { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
-std::uint32_t get32(const std::uint8_t* p) noexcept {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v = v << 8 | p[i];
-  return v;
-}
-std::uint64_t get64(const std::uint8_t* p) noexcept {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = v << 8 | p[i];
-  return v;
-}
+// Big-endian fields (R1, R4).
+using boost::endian::load_big_u16;
+using boost::endian::load_big_u32;
+using boost::endian::load_big_u64;
+using boost::endian::store_big_u16;
+using boost::endian::store_big_u32;
+using boost::endian::store_big_u64;
 
 std::uint64_t checksum(const std::uint8_t* header, bytes payload, bytes tail) noexcept {
   if (payload.empty() && tail.empty()) return XXH3_64bits(header, 16);
@@ -58,7 +46,7 @@ struct reader {
   }
   std::uint16_t u16() noexcept {
     at += 2;
-    return get16(in.data() + at - 2);
+    return load_big_u16(in.data() + at - 2);
   }
   bool magic_ok() noexcept {
     at += magic.size();
@@ -74,7 +62,7 @@ struct writer {
     out += N;
   }
   void u16(std::uint16_t v) noexcept {
-    put16(out, v);
+    store_big_u16(out, v);
     out += 2;
   }
   void u8(std::uint8_t v) noexcept { *out++ = v; }
@@ -117,9 +105,9 @@ header_bytes encode_header(frame_type type, std::uint64_t value, bytes payload, 
   header_bytes h{};
   h[0] = static_cast<std::uint8_t>(type);
   h[1] = flags;
-  put32(h.data() + 4, static_cast<std::uint32_t>(payload.size() + payload_tail.size()));
-  put64(h.data() + 8, value);
-  put64(h.data() + 16, checksum(h.data(), payload, payload_tail));
+  store_big_u32(h.data() + 4, static_cast<std::uint32_t>(payload.size() + payload_tail.size()));
+  store_big_u64(h.data() + 8, value);
+  store_big_u64(h.data() + 16, checksum(h.data(), payload, payload_tail));
   return h;
 }
 
@@ -134,7 +122,7 @@ decode_result decode(bytes in) noexcept {
     r.error = malformed();
     return r;
   }
-  const auto length = get32(h + 4);
+  const auto length = load_big_u32(h + 4);
   if (length > max_payload) {  // R2
     r.error = make_error_code(errc::frame_too_large);
     return r;
@@ -144,12 +132,12 @@ decode_result decode(bytes in) noexcept {
     return r;
   }
   const auto payload = in.subspan(header_size, length);
-  if (checksum(h, payload, {}) != get64(h + 16)) {  // R3
+  if (checksum(h, payload, {}) != load_big_u64(h + 16)) {  // R3
     r.error = make_error_code(errc::integrity_error);
     return r;
   }
   r.consumed = header_size + length;
-  r.value = frame{static_cast<frame_type>(h[0]), h[1], get64(h + 8), payload};
+  r.value = frame{static_cast<frame_type>(h[0]), h[1], load_big_u64(h + 8), payload};
   return r;
 }
 

@@ -3,6 +3,7 @@
 #include "support/io.hpp"
 
 #include <lifeline/chaos.hpp>
+#include <lifeline/server.hpp>
 #include <lifeline/session.hpp>
 
 #include <fmt/format.h>

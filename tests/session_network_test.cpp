@@ -3,6 +3,7 @@
 // once the path returns. Needs root (CI runs as root).
 #include "support/netns.hpp"
 
+#include <lifeline/server.hpp>
 #include <lifeline/session.hpp>
 
 #include <gtest/gtest.h>

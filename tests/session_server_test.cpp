@@ -4,6 +4,7 @@
 #include "support/io.hpp"
 #include "support/session_pair.hpp"
 
+#include <lifeline/server.hpp>
 #include <lifeline/session.hpp>
 
 #include <gtest/gtest.h>

@@ -3,6 +3,7 @@
 #include "support/io.hpp"
 #include "support/session_pair.hpp"
 
+#include <lifeline/server.hpp>
 #include <lifeline/session.hpp>
 #include <lifeline/wire.hpp>
 

@@ -3,6 +3,7 @@
 // nothing but a pause; half-closes, closes and resets of the programs themselves are carried end to end.
 #pragma once
 
+#include <lifeline/server.hpp>
 #include <lifeline/session.hpp>
 
 #include <boost/asio/any_io_executor.hpp>

@@ -13,26 +13,27 @@ void session_impl::deliver(wire::bytes fresh, bool from_io) {
   // The receive ring holds bytes that arrived before `fresh`, so it is drained first. A read that is
   // waiting takes the rest of a verified frame straight from the read buffer: one copy per byte instead
   // of two through the ring. What does not fit is kept in the ring (R15 made room for all of it).
+  auto& in = state_.receive_buffer();
   std::size_t n = 0;
   if (read_handler_) {
     for (const auto& b : read_buffers_) {
-      if (in_.empty() && fresh.empty()) break;
+      if (in.empty() && fresh.empty()) break;
       auto* out = static_cast<std::uint8_t*>(b.data());
-      const auto from_ring = in_.empty() ? 0 : in_.peek(out, b.size());
-      in_.consume(from_ring);
+      const auto from_ring = in.empty() ? 0 : in.peek(out, b.size());
+      in.consume(from_ring);
       const auto from_frame = std::min(b.size() - from_ring, fresh.size());
       if (from_frame > 0) std::memcpy(out + from_ring, fresh.data(), from_frame);
       fresh = fresh.subspan(from_frame);
       n += from_ring + from_frame;
     }
   }
-  in_.push(fresh.data(), fresh.size());
+  in.push(fresh.data(), fresh.size());
   if (!read_handler_) return;
   boost::system::error_code ec;
   if (n > 0) {
     stats_.bytes_read += n;
     reader_wake_.cancel();
-  } else if (peer_closed_ && (ack_sent_ == received_ || failed_)) {
+  } else if (state_.peer_closed() && (!state_.ack_pending() || failed_)) {
     // The end of file waits until the ACK of the peer's CLOSE is on its way: a program that closes its
     // session on end of file must not turn the peer's clean shutdown into an error (R17).
     ec = asio::error::eof;
@@ -61,7 +62,7 @@ void session_impl::fill() {
                boost::system::error_code(failed_), std::size_t{0});
       return;
     }
-    if (out_.free() == 0) return;  // R14: wait for acknowledgements
+    if (state_.replay_free() == 0) return;  // R14: wait for acknowledgements
     read_into_ring();
     return;
   }
@@ -71,12 +72,11 @@ void session_impl::fill() {
     ec = failed_;
   } else {
     for (const auto& b : write_buffers_) {
-      const auto copied = out_.push(b.data(), b.size());
+      const auto copied = state_.write(b.data(), b.size());
       n += copied;
       if (copied < b.size()) break;
     }
     if (n == 0 && asio::buffer_size(write_buffers_) != 0) return;  // R14: wait for acknowledgements
-    written_ += n;
     stats_.bytes_written += n;
     writer_wake_.cancel();
   }
@@ -85,7 +85,7 @@ void session_impl::fill() {
 }
 
 void session_impl::read_into_ring() {
-  const auto space = out_.prepare();
+  const auto space = state_.replay().prepare();
   reading_into_ring_ = true;
   auto on_read =
       asio::bind_executor(strand_, [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
@@ -94,12 +94,11 @@ void session_impl::read_into_ring() {
         self->write_from_ = nullptr;
         auto handler = std::move(*std::exchange(self->write_handler_, std::nullopt));
         if (self->failed_) {  // the stream is over: bytes read now have nowhere to go
-          self->out_.commit(0);
+          self->state_.commit(0);
           return complete_from_io(self->strand_, std::move(handler), boost::system::error_code(self->failed_),
                                   std::size_t{0});
         }
-        self->out_.commit(n);
-        self->written_ += n;
+        self->state_.commit(n);
         self->stats_.bytes_written += n;
         if (n > 0) self->writer_wake_.cancel();
         complete_from_io(self->strand_, std::move(handler), ec, n);
@@ -119,7 +118,7 @@ bool session_impl::write_refused(session::read_handler& handler) {
   boost::system::error_code ec;
   if (write_handler_) {
     ec = asio::error::in_progress;
-  } else if (shutdown_requested_ && !failed_) {
+  } else if (state_.shutdown_requested() && !failed_) {
     ec = asio::error::shut_down;
   } else {
     return false;
@@ -165,10 +164,10 @@ void session_impl::start_shutdown(session::wait_handler handler, std::uint64_t s
         failed_ ? boost::system::error_code(failed_) : boost::system::error_code(asio::error::in_progress);
     return complete(strand_, std::move(handler), ec);
   }
-  if (!shutdown_requested_) {
-    shutdown_requested_ = true;
+  if (!state_.shutdown_requested()) {
+    state_.request_shutdown();
     writer_wake_.cancel();
-  } else if (fin_acked_) {  // a shutdown again: the first's CLOSE was acknowledged already
+  } else if (state_.fin_acked()) {  // a shutdown again: the first's CLOSE was acknowledged already
     return complete(strand_, std::move(handler), boost::system::error_code());
   }
   // Again after a cancelled one: the CLOSE is out (a stream cannot be reopened), so wait for its ACK again.

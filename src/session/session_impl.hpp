@@ -2,7 +2,7 @@
 // session's strand; the coroutines that drive it hold a shared_ptr to it.
 #pragma once
 
-#include "byte_ring.hpp"
+#include "stream_state.hpp"
 #include "transport.hpp"
 
 #include <lifeline/session.hpp>
@@ -18,6 +18,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -32,6 +33,12 @@ using strand_type = asio::strand<asio::any_io_executor>;
 
 enum class role { client, server };
 
+/// co_spawn's completion for the session's coroutines: they handle their errors, so an exception is a
+/// bug to surface.
+inline void rethrow(std::exception_ptr e) {
+  if (e) std::rethrow_exception(e);
+}
+
 /// Reads one whole frame into `buffer` within `timeout`; used by the handshakes.
 asio::awaitable<std::error_code> read_frame(transport& s, std::vector<std::uint8_t>& buffer,
                                             std::chrono::milliseconds timeout, wire::frame& out);
@@ -40,6 +47,8 @@ asio::awaitable<std::error_code> write_frame(transport& s, wire::frame_type type
                                              wire::bytes payload, std::chrono::milliseconds timeout);
 /// Runs a TLS handshake within `timeout` when the transport is TLS; nothing otherwise.
 asio::awaitable<std::error_code> tls_handshake(transport& s, bool client, std::chrono::milliseconds timeout);
+/// The error an ERROR frame carries (R18); malformed_frame for a code this build does not know.
+std::error_code error_from_frame(const wire::frame& f);
 /// Writes an ERROR frame (R18) and closes, ignoring failures: the peer is being turned away.
 asio::awaitable<void> refuse(transport& s, errc code, std::string_view text);
 
@@ -90,6 +99,12 @@ std::uint64_t connect_cancellation(const std::shared_ptr<Owner>& owner, Handler&
     }
   });
   return serial;
+}
+
+/// Whether the running coroutine was cancelled (by the parallel group the connection's loops run in).
+inline asio::awaitable<bool> cancelled() {
+  auto state = co_await asio::this_coro::cancellation_state;
+  co_return state.cancelled() != asio::cancellation_type::none;
 }
 
 /// Points `target` at `value` while it lives: for an object a coroutine owns but others must reach.
@@ -151,7 +166,7 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   /// Serial numbers of the operations whose cancellation slot is connected; any thread.
   std::atomic<std::uint64_t> next_serial_{0};
 
-  std::size_t memory() const noexcept { return out_.capacity() + in_.capacity(); }
+  std::size_t memory() const noexcept { return state_.memory(); }
   bool finished() const noexcept { return finished_; }
 
   session_stats stats_;
@@ -163,6 +178,10 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   /// passes or a refusal that cannot change comes; `s` is the connection that succeeded.
   asio::awaitable<std::error_code> connect_retrying(bool resume, std::shared_ptr<transport>& s,
                                                     std::uint64_t& peer_received, unsigned& attempts);
+  /// A new connection to the server: TCP (and TLS) to `server_`, or options_.dial's byte_stream; within
+  /// the handshake timeout.
+  asio::awaitable<std::error_code> connect(std::shared_ptr<transport>& s);
+  /// The handshake of a new session or of a resume (R5-R9) on a connected transport.
   asio::awaitable<std::error_code> handshake(transport& s, bool resume, std::uint64_t& peer_received);
   asio::awaitable<std::error_code> run_connection(std::shared_ptr<transport> s, std::uint64_t peer_received);
   asio::awaitable<std::error_code> read_loop(std::shared_ptr<transport> s);
@@ -171,7 +190,9 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
 
   std::error_code attach(std::uint64_t peer_received);
   std::error_code on_frame(const wire::frame& f);
-  void acknowledge(std::uint64_t value);
+  /// What an acknowledgement (an ACK, or a resume's offset) means for the application's operations and
+  /// for R16 (b).
+  void acknowledged(const stream_state::ack_effect& effect);
   /// Completes a waiting read from the receive ring and then from `fresh`, the new bytes of a verified
   /// DATA frame; keeps in the ring what the read does not take. `from_io`: called by the read loop, not
   /// by an initiating function, so the read may complete inline.
@@ -184,27 +205,14 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   void emit(session_event e);
   /// Both streams ended and were acknowledged: the session is over.
   void finish_cleanly();
-  bool done() const noexcept { return fin_acked_ && peer_closed_; }
-  std::uint64_t send_limit() const noexcept { return written_ + (shutdown_requested_ ? 1 : 0); }
+  bool done() const noexcept { return state_.done(); }
   /// When the peer was last heard from (R16 (a)).
   clock::time_point peer_heard_at(clock::time_point now) const;
-  bool awaiting_answer() const noexcept { return sent_high_ > acked_ || ping_outstanding_; }
+  bool awaiting_answer() const noexcept { return state_.awaiting_ack() || ping_outstanding_; }
   std::uint8_t frame_flags() const noexcept { return rx_paused_ ? wire::flag_paused : 0; }
 
-  // Outbound stream (R12, R14): the replay buffer holds [acked_, written_).
-  byte_ring out_;
-  std::uint64_t acked_ = 0;
-  std::uint64_t written_ = 0;
-  std::uint64_t sent_ = 0;       // next unit to send on the current connection
-  std::uint64_t sent_high_ = 0;  // highest unit ever sent, to count retransmissions
-  bool shutdown_requested_ = false;
-  bool fin_acked_ = false;
-
-  // Inbound stream (R11, R15).
-  byte_ring in_;
-  std::uint64_t received_ = 0;
-  std::uint64_t ack_sent_ = 0;
-  bool peer_closed_ = false;
+  // Both streams (R11-R17).
+  stream_state state_;
 
   // The current connection.
   std::shared_ptr<transport> conn_;
@@ -250,6 +258,7 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   bool connect_cancelled_ = false;
   transport* handshaking_ = nullptr;
   asio::steady_timer* backing_off_ = nullptr;  // client: the wait between connection attempts (R19)
+  asio::steady_timer* dialing_ = nullptr;      // client: the timeout of options_.dial's connection
 
   std::error_code failed_;
   bool finished_ = false;

@@ -2,6 +2,7 @@
 // and an established client and server session pair on loopback.
 #pragma once
 
+#include <lifeline/server.hpp>
 #include <lifeline/session.hpp>
 
 #include <boost/asio/awaitable.hpp>

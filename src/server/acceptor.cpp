@@ -1,9 +1,12 @@
 // The server side of the protocol's handshakes (docs/protocol.md R5-R10): new sessions, resumes routed
-// to their session, limits; and the public session and session_acceptor objects.
+// to their session, limits; and the public session_acceptor (include/lifeline/server.hpp).
 #include "../accept_loop.hpp"
 #include "../listener.hpp"
-#include "crypto.hpp"
-#include "session_impl.hpp"
+#include "../session/crypto.hpp"
+#include "../session/handshake.hpp"
+#include "../session/session_impl.hpp"
+
+#include <lifeline/server.hpp>
 
 #include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
@@ -33,6 +36,12 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
         [](std::exception_ptr e) {
           if (e) std::rethrow_exception(e);
         });
+  }
+
+  /// A connection that did not come from the listener.
+  void adopt(std::shared_ptr<transport> s) {
+    if (closed_) return s->close();
+    asio::co_spawn(strand_, handshake(shared_from_this(), std::move(s)), asio::detached);
   }
 
   void start_accept(session_acceptor::accept_handler handler, std::uint64_t serial) {
@@ -116,7 +125,7 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
   asio::awaitable<void> handshake(std::shared_ptr<acceptor_impl> self, std::shared_ptr<transport> s) {
     const auto timeout = options_.session.handshake_timeout;
     boost::system::error_code ignored;
-    s->socket().set_option(tcp::no_delay(true), ignored);
+    if (auto* socket = s->socket()) socket->set_option(tcp::no_delay(true), ignored);
     if (auto ec = co_await tls_handshake(*s, false, timeout)) {
       report(*s, ec, "TLS handshake failed: " + ec.message());
       s->close();
@@ -146,16 +155,12 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
       wire::client_hello ch;
       if (wire::parse(f.payload, ch))
         co_return co_await turn_away(*s, errc::malformed_frame, "malformed CLIENT_HELLO");
-      if (ch.version != wire::version) {  // R6
+      if (auto ec = handshake::check_client_hello(psk, hello, ch)) {  // R6, R7
         co_return co_await turn_away(
-            *s, errc::unsupported_version,
-            fmt::format("version {} is not supported; this server speaks {}", ch.version, wire::version));
-      }
-      if (!psk.empty()) {  // R7
-        const auto expected = hmac(psk, {as_bytes("lifeline hello"), hello.server_nonce, ch.client_nonce});
-        if (!equal_constant_time(expected, ch.key_proof)) {
-          co_return co_await turn_away(*s, errc::resume_rejected, "wrong pre-shared key");
-        }
+            *s, static_cast<errc>(ec.value()),
+            ec == errc::unsupported_version
+                ? fmt::format("version {} is not supported; this server speaks {}", ch.version, wire::version)
+                : std::string("wrong pre-shared key"));
       }
       if (sessions_.size() >= options_.max_sessions) {
         co_return co_await turn_away(
@@ -170,16 +175,12 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
       }
       auto impl = std::make_shared<session_impl>(strand_, options_.session, role::server);
       impl->linger_ = options_.linger;
-      wire::welcome w;  // R8
-      random_bytes(w.id);
-      impl->id_ = w.id;
-      if (!psk.empty()) {
-        w.server_proof = hmac(psk, {as_bytes("lifeline welcome"), ch.client_nonce, hello.server_nonce, w.id});
-        impl->secret_ = hmac(psk, {as_bytes("lifeline secret"), w.id, hello.server_nonce, ch.client_nonce});
-      } else {
-        random_bytes(w.secret);
-        impl->secret_ = w.secret;
-      }
+      wire::session_id id;  // R8
+      wire::digest random_secret{};
+      random_bytes(id);
+      if (psk.empty()) random_bytes(random_secret);
+      const auto w = handshake::make_welcome(psk, hello, ch, id, random_secret, impl->secret_);
+      impl->id_ = id;
       if (auto ec = co_await write_frame(*s, wire::frame_type::welcome, 0, wire::encode(w), timeout)) {
         report(*s, ec, "could not send WELCOME");
         co_return;
@@ -209,11 +210,7 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
       if (it == sessions_.end() || it->second->finished()) {
         co_return co_await turn_away(*s, errc::session_not_found, "no such session on this server");
       }
-      std::array<std::uint8_t, 8> offset{};
-      for (int i = 0; i < 8; ++i) offset[i] = static_cast<std::uint8_t>(f.value >> (56 - 8 * i));
-      const auto expected =
-          hmac(it->second->secret_, {as_bytes("lifeline resume"), hello.server_nonce, rr.id, offset});
-      if (!equal_constant_time(expected, rr.proof)) {
+      if (auto ec = handshake::check_resume(it->second->secret_, hello, rr, f.value)) {
         co_return co_await turn_away(*s, errc::resume_rejected, "resume proof did not verify");
       }
       it->second->resume_with(s, f.value);
@@ -232,129 +229,6 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
 };
 
 }  // namespace detail
-
-// session -------------------------------------------------------------------------------------------
-
-session::session(executor_type ex, session_options options)
-    : impl_(std::make_shared<detail::session_impl>(boost::asio::make_strand(ex), std::move(options),
-                                                   detail::role::client)) {}
-session::session(std::shared_ptr<detail::session_impl> impl) noexcept : impl_(std::move(impl)) {}
-session::session(session&&) noexcept = default;
-session& session::operator=(session&& other) noexcept {
-  if (this != &other) {
-    if (impl_) close();
-    impl_ = std::move(other.impl_);
-  }
-  return *this;
-}
-session::~session() {
-  if (impl_) close();
-}
-
-session session::from_impl(std::shared_ptr<detail::session_impl> impl) { return session(std::move(impl)); }
-
-session::executor_type session::get_executor() const noexcept { return impl_->strand_; }
-
-// Each operation's cancellation slot is connected here, in the initiating call's context, before the
-// operation moves to the strand.
-
-void session::start_connect(boost::asio::ip::tcp::endpoint ep, wait_handler handler) {
-  const auto serial = detail::connect_cancellation(impl_, handler, detail::operation::connect);
-  boost::asio::dispatch(impl_->strand_, [impl = impl_, ep, serial, h = std::move(handler)]() mutable {
-    impl->server_ = ep;
-    impl->start_connect(impl->cancellable_connect(std::move(h), serial));
-  });
-}
-
-void session::start_read(std::vector<boost::asio::mutable_buffer> buffers, read_handler handler) {
-  const auto serial = detail::connect_cancellation(impl_, handler, detail::operation::read);
-  boost::asio::dispatch(impl_->strand_,
-                        [impl = impl_, serial, b = std::move(buffers), h = std::move(handler)]() mutable {
-                          impl->start_read(std::move(b), std::move(h), serial);
-                        });
-}
-
-void session::start_write(std::vector<boost::asio::const_buffer> buffers, read_handler handler) {
-  const auto serial = detail::connect_cancellation(impl_, handler, detail::operation::write);
-  boost::asio::dispatch(impl_->strand_,
-                        [impl = impl_, serial, b = std::move(buffers), h = std::move(handler)]() mutable {
-                          impl->start_write(std::move(b), std::move(h), serial);
-                        });
-}
-
-void session::start_write_from(boost::asio::ip::tcp::socket& from, read_handler handler) {
-  const auto serial = detail::connect_cancellation(impl_, handler, detail::operation::write);
-  boost::asio::dispatch(impl_->strand_, [impl = impl_, &from, serial, h = std::move(handler)]() mutable {
-    impl->start_write_from(from, std::move(h), serial);
-  });
-}
-
-void session::start_shutdown(wait_handler handler) {
-  const auto serial = detail::connect_cancellation(impl_, handler, detail::operation::shutdown);
-  boost::asio::dispatch(impl_->strand_, [impl = impl_, serial, h = std::move(handler)]() mutable {
-    impl->start_shutdown(std::move(h), serial);
-  });
-}
-
-void session::close() {
-  boost::asio::dispatch(impl_->strand_, [impl = impl_] { impl->close(); });
-}
-
-void session::drop_connection() {
-  boost::asio::dispatch(impl_->strand_, [impl = impl_] { impl->drop_connection(); });
-}
-
-session_stats session::stats() const { return impl_->stats_; }
-
-std::string session::id() const {
-  if (impl_->id_ == wire::session_id{}) return {};
-  std::string out;
-  for (auto b : impl_->id_) out += fmt::format("{:02x}", b);
-  return out;
-}
-
-std::chrono::milliseconds retry_policy::delay(unsigned attempt, std::uint64_t random) const noexcept {
-  const auto ceiling = attempt >= 30 ? cap : std::min(cap, base * (std::int64_t{1} << attempt));
-  if (ceiling.count() <= 0) return std::chrono::milliseconds(0);
-  return std::chrono::milliseconds(random % (static_cast<std::uint64_t>(ceiling.count()) + 1));
-}
-
-std::error_code session_options::validate(std::string* why) const {
-  auto bad = [&](std::string text) {
-    if (why) *why = std::move(text);
-    return make_error_code(errc::invalid_argument);
-  };
-  if (replay_capacity < 64 * 1024) return bad("replay_capacity must be at least 64 KiB");
-  if (receive_capacity < wire::max_payload) return bad("receive_capacity must be at least 1 MiB (R15)");
-  if (heartbeat_interval.count() <= 0) return bad("heartbeat_interval must be positive");
-  if (heartbeat_timeout <= heartbeat_interval) return bad("heartbeat_timeout must exceed heartbeat_interval");
-  if (handshake_timeout.count() <= 0) return bad("handshake_timeout must be positive");
-  if (retry.base.count() <= 0 || retry.cap < retry.base) return bad("retry: need 0 < base <= cap");
-  if (retry.deadline.count() <= 0) return bad("retry: deadline must be positive");
-#ifndef LIFELINE_WITH_TLS
-  if (tls)
-    return bad("TLS is not available: this build of lifeline has no OpenSSL (the Windows build); use a psk");
-#endif
-  return {};
-}
-
-std::string to_string(const session_event& e) {
-  switch (e.what) {
-    case session_event::kind::established:
-      return e.attempts > 1 ? fmt::format("session established after {} attempts", e.attempts)
-                            : std::string("session established");
-    case session_event::kind::reset:
-      return fmt::format("connection reset: {}", e.cause.message());
-    case session_event::kind::resumed:
-      return fmt::format("resumed after {} ms, {} bytes resent, {} attempts", e.elapsed.count(),
-                         e.bytes_resent, e.attempts);
-    case session_event::kind::failed:
-      return fmt::format("session failed: {}", e.cause.message());
-    case session_event::kind::closed:
-      return "session closed";
-  }
-  return "unknown event";
-}
 
 // session_acceptor ----------------------------------------------------------------------------------
 
@@ -387,6 +261,12 @@ void session_acceptor::start_accept(accept_handler handler) {
   boost::asio::dispatch(impl_->strand_, [impl = impl_, serial, h = std::move(handler)]() mutable {
     impl->start_accept(std::move(h), serial);
   });
+}
+
+void session_acceptor::adopt(std::unique_ptr<byte_stream> stream,
+                             const boost::asio::ip::tcp::endpoint& peer) {
+  auto s = std::make_shared<detail::transport>(std::move(stream), peer);
+  boost::asio::dispatch(impl_->strand_, [impl = impl_, s] { impl->adopt(s); });
 }
 
 std::size_t session_acceptor::session_count() const { return impl_->sessions_.size(); }
