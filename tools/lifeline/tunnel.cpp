@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include <lifeline/doctor.hpp>
+#include <lifeline/endpoint.hpp>
 #include <lifeline/socket_errors.hpp>
 #include <lifeline/tunnel.hpp>
 
@@ -63,11 +64,6 @@ std::string now() {
 void say(const std::string& line) {
   fmt::print("{} {}\n", now(), line);
   std::fflush(stdout);
-}
-
-std::string show(const tcp::endpoint& e) {
-  return e.address().is_v6() ? fmt::format("[{}]:{}", e.address().to_string(), e.port())
-                             : fmt::format("{}:{}", e.address().to_string(), e.port());
 }
 
 int run_tunnel(const tunnel_args& a, bool server_side) {
@@ -171,10 +167,10 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
       fmt::print(stderr,
                  "{}: refusing to listen on {} without authentication; give --psk-file (or LIFELINE_PSK) or "
                  "TLS files, or --insecure to accept anyone who can reach it\n",
-                 who, show(listen_ep));
+                 who, to_string(listen_ep));
       return exit_usage;
     }
-    say(fmt::format("warning: listening on {} with no authentication (--insecure)", show(listen_ep)));
+    say(fmt::format("warning: listening on {} with no authentication (--insecure)", to_string(listen_ep)));
   } else if (!authenticated) {
     say("note: no pre-shared key and no TLS; listening on loopback only");
   }
@@ -192,7 +188,7 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
     if (server_side) {
       server = std::make_unique<tunnel_server>(io.get_executor(), listen_ep, target->host,
                                                std::to_string(target->port), options, a.max_memory_mib << 20);
-      say(fmt::format("tunnel server listening on {}, forwarding to {}", show(server->local_endpoint()),
+      say(fmt::format("tunnel server listening on {}, forwarding to {}", to_string(server->local_endpoint()),
                       a.target));
     } else {
       const auto server_results = resolver.resolve(target->host, std::to_string(target->port), ec);
@@ -202,8 +198,8 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
       }
       client =
           std::make_unique<tunnel_client>(io.get_executor(), listen_ep, *server_results.begin(), options);
-      say(fmt::format("tunnel client listening on {}, tunnelling to {}", show(client->local_endpoint()),
-                      show(*server_results.begin())));
+      say(fmt::format("tunnel client listening on {}, tunnelling to {}", to_string(client->local_endpoint()),
+                      to_string(*server_results.begin())));
     }
     // A signal aborts every connection (each peer is told) and the loop runs until the last one has
     // ended, so that nothing is left half-done; a second signal, or the grace period, cuts it short.
