@@ -159,21 +159,22 @@ class tunnel_base {
     return [this](const std::error_code&, const std::string& line) { log(line); };
   }
 
-  session_options session_options_for(std::uint64_t id) {
-    auto o = options_.session;
-    auto user = o.on_event;
-    o.on_event = [this, id, user](const session_event& e) {
-      if (e.what == session_event::kind::reset) ++stats_.resets;
-      if (e.what == session_event::kind::resumed) {
-        ++stats_.resumes;
-        stats_.bytes_resent += e.bytes_resent;
-      }
+  // A session's events: counted, logged after `prefix` when an operator should see them (not a first-try
+  // establishment, nor a close), and passed on to the user's handler.
+  std::function<void(const session_event&)> on_session_event(std::string prefix) {
+    return [this, prefix = std::move(prefix), user = options_.session.on_event](const session_event& e) {
+      stats_.count(e);
       const bool retried = e.what == session_event::kind::established && e.attempts > 1;
       if (retried || (e.what != session_event::kind::established && e.what != session_event::kind::closed)) {
-        log(fmt::format("connection {}: {}", id, to_string(e)));
+        log(prefix + to_string(e));
       }
       if (user) user(e);
     };
+  }
+
+  session_options session_options_for(std::uint64_t id) {
+    auto o = options_.session;
+    o.on_event = on_session_event(fmt::format("connection {}: ", id));
     return o;
   }
 
@@ -260,18 +261,7 @@ class tunnel_server_impl : public tunnel_base, public std::enable_shared_from_th
     so.max_sessions = options_.max_connections;
     so.max_memory = max_memory;
     // The acceptor makes the sessions, so they have no connection number yet; they are logged by theirs.
-    so.session.on_event = [this, user = options_.session.on_event](const session_event& e) {
-      if (e.what == session_event::kind::reset) ++stats_.resets;
-      if (e.what == session_event::kind::resumed) {
-        ++stats_.resumes;
-        stats_.bytes_resent += e.bytes_resent;
-      }
-      const bool retried = e.what == session_event::kind::established && e.attempts > 1;
-      if (retried || (e.what != session_event::kind::established && e.what != session_event::kind::closed)) {
-        log("session: " + to_string(e));
-      }
-      if (user) user(e);
-    };
+    so.session.on_event = on_session_event("session: ");
     so.on_error = [this](const tcp::endpoint& peer, std::error_code ec, const std::string& text) {
       if (peer == tcp::endpoint()) return log(text);  // the listener's own failure (accept_loop.hpp)
       ++stats_.refused;
@@ -334,6 +324,14 @@ class tunnel_server_impl : public tunnel_base, public std::enable_shared_from_th
 };
 
 }  // namespace detail
+
+void tunnel_stats::count(const session_event& e) noexcept {
+  if (e.what == session_event::kind::reset) ++resets;
+  if (e.what == session_event::kind::resumed) {
+    ++resumes;
+    bytes_resent += e.bytes_resent;
+  }
+}
 
 tunnel_client::tunnel_client(boost::asio::any_io_executor ex, const boost::asio::ip::tcp::endpoint& listen,
                              const boost::asio::ip::tcp::endpoint& server, tunnel_options options)

@@ -29,6 +29,9 @@ struct tunnel_stats {
   std::uint64_t resets = 0;           ///< link resets hidden from the programs
   std::uint64_t resumes = 0;
   std::uint64_t bytes_resent = 0;
+
+  /// Counts what a session's event says about the link: a reset, or a resume and the bytes it resent.
+  void count(const session_event& e) noexcept;
 };
 
 struct tunnel_options {
