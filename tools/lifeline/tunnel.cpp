@@ -11,9 +11,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
-#ifdef LIFELINE_WITH_TLS
-#include <boost/asio/ssl.hpp>
-#endif
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
@@ -21,7 +18,6 @@
 #include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 
 namespace lifeline::cli {
 namespace {
@@ -85,69 +81,16 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
   options.session.handshake_timeout = std::chrono::milliseconds(a.timeout_ms);
   options.session.retry.cap = std::chrono::milliseconds(std::clamp(a.timeout_ms, 100u, 5000u));
   options.log = say;
-  if (!a.psk_file.empty()) {
-    std::ifstream in(a.psk_file);
-    if (!in) {
-      fmt::print(stderr, "{}: cannot read the key file '{}'\n", who, a.psk_file);
-      return exit_usage;
-    }
-    std::stringstream content;
-    content << in.rdbuf();
-    options.session.psk = content.str();
-    while (!options.session.psk.empty() &&
-           std::isspace(static_cast<unsigned char>(options.session.psk.back()))) {
-      options.session.psk.pop_back();
-    }
-    if (options.session.psk.size() < 16) {
-      fmt::print(stderr, "{}: the key in '{}' is shorter than 16 bytes\n", who, a.psk_file);
-      return exit_usage;
-    }
-  } else if (const char* env = std::getenv("LIFELINE_PSK"); env && *env) {
+  if (const char* env = std::getenv("LIFELINE_PSK"); a.psk_file.empty() && env && *env) {
     options.session.psk = env;
   }
-  if (!a.tls_cert.empty() || !a.tls_ca.empty()) {
-    if (server_side && (a.tls_cert.empty() || a.tls_key.empty())) {
-      fmt::print(stderr, "{}: TLS needs both --tls-cert and --tls-key on the server\n", who);
-      return exit_usage;
-    }
-    if (a.tls_cert.empty() != a.tls_key.empty()) {
-      fmt::print(stderr, "{}: --tls-cert and --tls-key go together\n", who);
-      return exit_usage;
-    }
-#ifndef LIFELINE_WITH_TLS
-    fmt::print(stderr,
-               "{}: TLS is not available in this build of lifeline (built without OpenSSL, as the Windows "
-               "build is); use --psk-file or LIFELINE_PSK\n",
-               who);
-    return exit_usage;
-#else
-    try {
-      namespace ssl = asio::ssl;
-      auto ctx =
-          std::make_shared<ssl::context>(server_side ? ssl::context::tls_server : ssl::context::tls_client);
-      ctx->set_options(ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-      if (!a.tls_cert.empty()) {
-        ctx->use_certificate_chain_file(a.tls_cert);
-        ctx->use_private_key_file(a.tls_key, ssl::context::pem);
-      }
-      if (!a.tls_ca.empty()) {
-        ctx->load_verify_file(a.tls_ca);
-        ctx->set_verify_mode(server_side ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert
-                                         : ssl::verify_peer);
-      } else if (!server_side) {
-        ctx->set_default_verify_paths();
-        ctx->set_verify_mode(ssl::verify_peer);
-      }
-      options.session.tls = ctx;
-      options.session.tls_server_name = a.tls_name;
-    } catch (const boost::system::system_error& e) {
-      fmt::print(stderr, "{}: cannot load the TLS files: {}\n", who, e.code().message());
-      return exit_usage;
-    }
-#endif
-  }
   std::string why;
-  if (options.session.validate(&why)) {
+  const tunnel_credentials credentials{.psk_file = a.psk_file,
+                                       .tls_cert = a.tls_cert,
+                                       .tls_key = a.tls_key,
+                                       .tls_ca = a.tls_ca,
+                                       .tls_server_name = a.tls_name};
+  if (load_credentials(credentials, server_side, options.session, &why) || options.session.validate(&why)) {
     fmt::print(stderr, "{}: {}\n", who, why);
     return exit_usage;
   }
