@@ -1,5 +1,6 @@
 // lifeline doctor: the checks behind `lifeline doctor`, each bounded in time, and the watch.
 #include <lifeline/doctor.hpp>
+#include <lifeline/endpoint.hpp>
 #include <lifeline/guarded_socket.hpp>
 
 #include "platform/platform.hpp"
@@ -97,11 +98,6 @@ std::error_code connect(asio::io_context& io, tcp::socket& socket, const tcp::en
   io.restart();
   if (timed_out) return std::make_error_code(std::errc::timed_out);
   return result ? std::error_code(*result) : std::make_error_code(std::errc::timed_out);
-}
-
-std::string address_text(const tcp::endpoint& e) {
-  return e.address().is_v6() ? fmt::format("[{}]:{}", e.address().to_string(), e.port())
-                             : fmt::format("{}:{}", e.address().to_string(), e.port());
 }
 
 /// Connects to the first address that answers. Returns its index, or nothing.
@@ -312,7 +308,7 @@ doctor_report diagnose(const doctor_request& request) {
   asio::io_context io;
   std::vector<tcp::endpoint> endpoints;
   r.resolve_error = resolve(io, request.target, request.timeout, endpoints);
-  for (const auto& e : endpoints) r.addresses.push_back(address_text(e));
+  for (const auto& e : endpoints) r.addresses.push_back(to_string(e));
   if (r.resolve_error || endpoints.empty()) {
     if (!r.resolve_error) r.resolve_error = make_error_code(std::errc::address_not_available);
     r.findings.push_back(
@@ -345,7 +341,7 @@ doctor_report diagnose(const doctor_request& request) {
     return r;
   }
   r.connect_time = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started);
-  r.connected_to = address_text(endpoints[*index]);
+  r.connected_to = to_string(endpoints[*index]);
   r.smoothed_rtt = detail::smoothed_rtt(static_cast<detail::native_socket>(socket.native_handle()));
   const double rtt_ms = static_cast<double>(r.connect_time->count()) / 1000.0;
   r.findings.push_back(
@@ -396,7 +392,7 @@ watch_report watch(const watch_request& request,
     if (!r.connect_error) r.connect_error = make_error_code(std::errc::address_not_available);
     return r;
   }
-  r.connected_to = address_text(endpoints[*index]);
+  r.connected_to = to_string(endpoints[*index]);
   guarded_socket guarded(std::move(socket));
   if (auto ec = guarded.set_options(request.options)) {
     r.connect_error = ec;

@@ -4,6 +4,8 @@
 // take the port. Every step's error is returned, with the step's name.
 #pragma once
 
+#include <lifeline/endpoint.hpp>
+
 #include "platform/platform.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -45,13 +47,6 @@ inline boost::system::error_code listen_on(boost::asio::ip::tcp::acceptor& accep
   return {};
 }
 
-/// "127.0.0.1:80" or "[::1]:80".
-inline std::string endpoint_text(const boost::asio::ip::tcp::endpoint& endpoint) {
-  const auto address = endpoint.address().to_string();
-  const auto port = std::to_string(endpoint.port());
-  return endpoint.address().is_v6() ? "[" + address + "]:" + port : address + ":" + port;
-}
-
 /// A listening acceptor on `endpoint`; throws boost::system::system_error as Asio's constructor does,
 /// its what() starting with the address and the step that failed: "127.0.0.1:80: bind: ...".
 template <typename Executor>
@@ -60,7 +55,7 @@ boost::asio::ip::tcp::acceptor make_listener(const Executor& ex,
   boost::asio::ip::tcp::acceptor acceptor(ex);
   const char* step = "listen";
   if (auto ec = listen_on(acceptor, endpoint, &step)) {
-    throw boost::system::system_error(ec, endpoint_text(endpoint) + ": " + step);
+    throw boost::system::system_error(ec, lifeline::to_string(endpoint) + ": " + step);
   }
   return acceptor;
 }

@@ -16,8 +16,14 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#ifdef LIFELINE_WITH_TLS
+#include <boost/asio/ssl/context.hpp>
+#endif
 
+#include <cctype>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 namespace lifeline {
 namespace detail {
@@ -159,21 +165,22 @@ class tunnel_base {
     return [this](const std::error_code&, const std::string& line) { log(line); };
   }
 
-  session_options session_options_for(std::uint64_t id) {
-    auto o = options_.session;
-    auto user = o.on_event;
-    o.on_event = [this, id, user](const session_event& e) {
-      if (e.what == session_event::kind::reset) ++stats_.resets;
-      if (e.what == session_event::kind::resumed) {
-        ++stats_.resumes;
-        stats_.bytes_resent += e.bytes_resent;
-      }
+  // A session's events: counted, logged after `prefix` when an operator should see them (not a first-try
+  // establishment, nor a close), and passed on to the user's handler.
+  std::function<void(const session_event&)> on_session_event(std::string prefix) {
+    return [this, prefix = std::move(prefix), user = options_.session.on_event](const session_event& e) {
+      stats_.count(e);
       const bool retried = e.what == session_event::kind::established && e.attempts > 1;
       if (retried || (e.what != session_event::kind::established && e.what != session_event::kind::closed)) {
-        log(fmt::format("connection {}: {}", id, to_string(e)));
+        log(prefix + to_string(e));
       }
       if (user) user(e);
     };
+  }
+
+  session_options session_options_for(std::uint64_t id) {
+    auto o = options_.session;
+    o.on_event = on_session_event(fmt::format("connection {}: ", id));
     return o;
   }
 
@@ -260,18 +267,7 @@ class tunnel_server_impl : public tunnel_base, public std::enable_shared_from_th
     so.max_sessions = options_.max_connections;
     so.max_memory = max_memory;
     // The acceptor makes the sessions, so they have no connection number yet; they are logged by theirs.
-    so.session.on_event = [this, user = options_.session.on_event](const session_event& e) {
-      if (e.what == session_event::kind::reset) ++stats_.resets;
-      if (e.what == session_event::kind::resumed) {
-        ++stats_.resumes;
-        stats_.bytes_resent += e.bytes_resent;
-      }
-      const bool retried = e.what == session_event::kind::established && e.attempts > 1;
-      if (retried || (e.what != session_event::kind::established && e.what != session_event::kind::closed)) {
-        log("session: " + to_string(e));
-      }
-      if (user) user(e);
-    };
+    so.session.on_event = on_session_event("session: ");
     so.on_error = [this](const tcp::endpoint& peer, std::error_code ec, const std::string& text) {
       if (peer == tcp::endpoint()) return log(text);  // the listener's own failure (accept_loop.hpp)
       ++stats_.refused;
@@ -334,6 +330,67 @@ class tunnel_server_impl : public tunnel_base, public std::enable_shared_from_th
 };
 
 }  // namespace detail
+
+void tunnel_stats::count(const session_event& e) noexcept {
+  if (e.what == session_event::kind::reset) ++resets;
+  if (e.what == session_event::kind::resumed) {
+    ++resumes;
+    bytes_resent += e.bytes_resent;
+  }
+}
+
+std::error_code load_credentials(const tunnel_credentials& c, bool server_side, session_options& session,
+                                 std::string* why) {
+  auto bad = [&](std::string text) {
+    if (why) *why = std::move(text);
+    return make_error_code(errc::invalid_argument);
+  };
+  if (!c.psk_file.empty()) {
+    std::ifstream in(c.psk_file);
+    if (!in) return bad(fmt::format("cannot read the key file '{}'", c.psk_file));
+    std::stringstream content;
+    content << in.rdbuf();
+    std::string psk = content.str();
+    while (!psk.empty() && std::isspace(static_cast<unsigned char>(psk.back()))) psk.pop_back();
+    if (psk.size() < 16) return bad(fmt::format("the key in '{}' is shorter than 16 bytes", c.psk_file));
+    session.psk = std::move(psk);
+  }
+  if (c.tls_cert.empty() && c.tls_ca.empty()) return {};
+  if (server_side && (c.tls_cert.empty() || c.tls_key.empty())) {
+    return bad("TLS needs both --tls-cert and --tls-key on the server");
+  }
+  if (c.tls_cert.empty() != c.tls_key.empty()) return bad("--tls-cert and --tls-key go together");
+#ifndef LIFELINE_WITH_TLS
+  return bad(
+      "TLS is not available in this build of lifeline (built without OpenSSL, as the Windows build is); use "
+      "--psk-file or LIFELINE_PSK");
+#else
+  namespace ssl = boost::asio::ssl;
+  try {
+    auto tls =
+        std::make_shared<ssl::context>(server_side ? ssl::context::tls_server : ssl::context::tls_client);
+    tls->set_options(ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    if (!c.tls_cert.empty()) {
+      tls->use_certificate_chain_file(c.tls_cert);
+      tls->use_private_key_file(c.tls_key, ssl::context::pem);
+    }
+    if (!c.tls_ca.empty()) {
+      tls->load_verify_file(c.tls_ca);
+      tls->set_verify_mode(server_side ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert
+                                       : ssl::verify_peer);
+    } else if (!server_side) {
+      tls->set_default_verify_paths();
+      tls->set_verify_mode(ssl::verify_peer);
+    }
+    session.tls = std::move(tls);
+    session.tls_server_name = c.tls_server_name;
+    return {};
+  } catch (const boost::system::system_error& e) {
+    if (why) *why = "cannot load the TLS files: " + e.code().message();
+    return e.code();
+  }
+#endif
+}
 
 tunnel_client::tunnel_client(boost::asio::any_io_executor ex, const boost::asio::ip::tcp::endpoint& listen,
                              const boost::asio::ip::tcp::endpoint& server, tunnel_options options)

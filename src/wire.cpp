@@ -222,4 +222,47 @@ std::error_code parse(bytes payload, resume_request& out) noexcept {
   return {};
 }
 
+namespace {
+
+// R18: every error an ERROR frame carries, with its code on the wire. The only list of them: a code is
+// never reused or renumbered, and a new errc reaches the peer only once it is added here.
+struct wire_error {
+  errc error;
+  std::uint64_t code;
+};
+constexpr std::array<wire_error, 16> wire_errors = {{
+    {errc::network_reset, 1},
+    {errc::connection_reset, 2},
+    {errc::integrity_error, 3},
+    {errc::frame_too_large, 4},
+    {errc::malformed_frame, 5},
+    {errc::unsupported_version, 6},
+    {errc::resume_rejected, 7},
+    {errc::session_not_found, 8},
+    {errc::offset_out_of_range, 9},
+    {errc::resume_deadline_exceeded, 10},
+    {errc::handshake_timeout, 11},
+    {errc::session_limit_reached, 12},
+    {errc::memory_limit_reached, 13},
+    {errc::option_rejected, 14},
+    {errc::invalid_argument, 15},
+    {errc::session_closed, 16},
+}};
+
+}  // namespace
+
+std::uint64_t error_code_of(errc e) noexcept {
+  for (const auto& w : wire_errors) {
+    if (w.error == e) return w.code;
+  }
+  return error_code_of(errc::malformed_frame);
+}
+
+std::error_code error_from_code(std::uint64_t code) noexcept {
+  for (const auto& w : wire_errors) {
+    if (w.code == code) return make_error_code(w.error);
+  }
+  return malformed();
+}
+
 }  // namespace lifeline::wire

@@ -1,4 +1,6 @@
-// The socket error table's invariants and lookups in every form.
+// The socket error table's invariants and lookups in every form, and the endpoint text that messages
+// about sockets use.
+#include <lifeline/endpoint.hpp>
 #include <lifeline/socket_errors.hpp>
 
 #include <gtest/gtest.h>
@@ -193,6 +195,30 @@ TEST(lookup, unknown_queries_say_so) {
     EXPECT_EQ(result.failure, lookup_failure::unknown) << query;
     EXPECT_FALSE(result.detail.empty()) << query;
   }
+}
+
+TEST(endpoint_text, ipv4_is_address_colon_port) {
+  const boost::asio::ip::tcp::endpoint e(boost::asio::ip::make_address("192.0.2.7"), 8080);
+  EXPECT_EQ(lifeline::to_string(e), "192.0.2.7:8080");
+}
+
+TEST(endpoint_text, ipv6_is_bracketed) {
+  const boost::asio::ip::tcp::endpoint e(boost::asio::ip::make_address("2001:db8::1"), 443);
+  EXPECT_EQ(lifeline::to_string(e), "[2001:db8::1]:443");
+  EXPECT_EQ(lifeline::to_string(boost::asio::ip::tcp::endpoint(boost::asio::ip::address_v6::loopback(), 80)),
+            "[::1]:80");
+}
+
+TEST(endpoint_text, ipv4_mapped_ipv6_stays_ipv6) {
+  const boost::asio::ip::tcp::endpoint e(boost::asio::ip::make_address("::ffff:127.0.0.1"), 80);
+  EXPECT_EQ(lifeline::to_string(e), "[::ffff:127.0.0.1]:80");
+}
+
+TEST(endpoint_text, port_zero_is_written) {
+  EXPECT_EQ(lifeline::to_string(boost::asio::ip::tcp::endpoint(boost::asio::ip::address_v4::any(), 0)),
+            "0.0.0.0:0");
+  EXPECT_EQ(lifeline::to_string(boost::asio::ip::tcp::endpoint(boost::asio::ip::address_v6::any(), 0)),
+            "[::]:0");
 }
 
 }  // namespace

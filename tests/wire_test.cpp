@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -196,6 +197,35 @@ TEST(frame_decoder, replays_every_saved_fuzz_input_safely) {
     ++replayed;
   }
   EXPECT_GT(replayed, 0);
+}
+
+// R18: the numbers written out, not computed from errc, so that renumbering either side fails here.
+const std::pair<errc, std::uint64_t> error_frame_codes[] = {
+    {errc::network_reset, 1},         {errc::connection_reset, 2},
+    {errc::integrity_error, 3},       {errc::frame_too_large, 4},
+    {errc::malformed_frame, 5},       {errc::unsupported_version, 6},
+    {errc::resume_rejected, 7},       {errc::session_not_found, 8},
+    {errc::offset_out_of_range, 9},   {errc::resume_deadline_exceeded, 10},
+    {errc::handshake_timeout, 11},    {errc::session_limit_reached, 12},
+    {errc::memory_limit_reached, 13}, {errc::option_rejected, 14},
+    {errc::invalid_argument, 15},     {errc::session_closed, 16},
+};
+
+TEST(error_frame_codes, every_error_the_wire_carries_keeps_its_number) {
+  for (const auto& [error, code] : error_frame_codes) {
+    EXPECT_EQ(wire::error_code_of(error), code) << make_error_code(error).message();
+    EXPECT_EQ(wire::error_from_code(code), error) << code;
+  }
+}
+
+TEST(error_frame_codes, an_unknown_code_is_a_malformed_frame) {
+  for (std::uint64_t code : {std::uint64_t{0}, std::uint64_t{17}, std::uint64_t{1000}, ~std::uint64_t{0}}) {
+    EXPECT_EQ(wire::error_from_code(code), errc::malformed_frame) << code;
+  }
+}
+
+TEST(error_frame_codes, an_error_the_wire_does_not_carry_goes_as_malformed_frame) {
+  EXPECT_EQ(wire::error_code_of(static_cast<errc>(1000)), 5u);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <system_error>
 
 namespace lifeline {
 
@@ -30,6 +31,9 @@ struct tunnel_stats {
   std::uint64_t resets = 0;           ///< link resets hidden from the programs
   std::uint64_t resumes = 0;
   std::uint64_t bytes_resent = 0;
+
+  /// Counts what a session's event says about the link: a reset, or a resume and the bytes it resent.
+  void count(const session_event& e) noexcept;
 };
 
 struct tunnel_options {
@@ -39,6 +43,31 @@ struct tunnel_options {
   /// One line per event an operator should see (reset, resumed, refused, ...).
   std::function<void(const std::string&)> log;
 };
+
+/// What authenticates a tunnel end, as files an operator names; any may be left out. The reasons
+/// load_credentials gives name them by `lifeline tunnel`'s options (--psk-file, --tls-cert, ...).
+struct tunnel_credentials {
+  /// The pre-shared key (R7): the file's content less trailing white space, at least 16 bytes. Empty: none.
+  std::string psk_file{};
+  /// TLS certificate chain (PEM): the server's, or the client's own.
+  std::string tls_cert{};
+  /// TLS private key (PEM) for tls_cert.
+  std::string tls_key{};
+  /// CA to trust: the server's on the client; on the server, clients' (then required).
+  std::string tls_ca{};
+  /// Client: the name to verify the server's certificate against, and to send as SNI.
+  std::string tls_server_name{};
+};
+
+/// Loads `credentials` into `session` for the server end (`server_side`) or the client end: the key
+/// into `psk` when a key file is named, and TLS (1.2 or later) into `tls` and `tls_server_name` when a
+/// certificate or a CA is named; what is not named is left as it is. The server needs a certificate and its
+/// key and, given a CA, requires clients' certificates; the client verifies the server against the CA, or
+/// against the system's CAs without one. Errors, with the reason in `why`: errc::invalid_argument for a
+/// key file that cannot be read or holds under 16 bytes, TLS files that do not go together, or TLS in a
+/// build without it (LIFELINE_WITH_TLS unset); the TLS library's error for a file it cannot load.
+std::error_code load_credentials(const tunnel_credentials& credentials, bool server_side,
+                                 session_options& session, std::string* why = nullptr);
 
 /// The client end: listens locally and opens one session to the server per accepted connection.
 class tunnel_client {

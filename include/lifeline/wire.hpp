@@ -107,4 +107,13 @@ std::error_code parse(bytes payload, client_hello& out) noexcept;
 std::error_code parse(bytes payload, welcome& out) noexcept;
 std::error_code parse(bytes payload, resume_request& out) noexcept;
 
+// ERROR frames (R18).
+/// The code an ERROR frame carries for `e`. The errors the wire carries are listed once, in src/wire.cpp,
+/// and their codes never change (each is the errc's own number). An errc the wire does not carry goes as
+/// malformed_frame's code.
+std::uint64_t error_code_of(errc e) noexcept;
+/// The error an ERROR frame's code stands for; a code the wire does not carry (0, or one from a later
+/// version) is errc::malformed_frame.
+std::error_code error_from_code(std::uint64_t code) noexcept;
+
 }  // namespace lifeline::wire

@@ -14,7 +14,7 @@ namespace lifeline::chaos::detail {
 /// Splits "host:port" or "[v6]:port" as Go's net.SplitHostPort does; false when the port is missing.
 bool split_host_port(std::string_view address, std::string& host, std::string& port);
 
-/// "127.0.0.1:80" or "[::1]:80".
+/// "127.0.0.1:80" or "[::1]:80", as Go's net package writes them: an IPv4-mapped address as IPv4.
 std::string format_endpoint(const boost::asio::ip::tcp::endpoint& endpoint);
 
 /// Appends `value` as Go writes JSON: compact, `<>&` escaped, numbers in their shortest form.

@@ -1,6 +1,7 @@
 // JSON in Toxiproxy's shapes and Go's spelling, and the attribute table of every toxic type.
 #include "engine.hpp"
 
+#include <lifeline/endpoint.hpp>
 #include <lifeline/socket_errors.hpp>
 
 #include <fmt/core.h>
@@ -32,13 +33,10 @@ bool split_host_port(std::string_view address, std::string& host, std::string& p
 
 std::string format_endpoint(const boost::asio::ip::tcp::endpoint& endpoint) {
   const auto address = endpoint.address();
-  if (address.is_v6() && !address.to_v6().is_v4_mapped()) {
-    return fmt::format("[{}]:{}", address.to_string(), endpoint.port());
-  }
-  const auto v4 = address.is_v6()
-                      ? boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6())
-                      : address.to_v4();
-  return fmt::format("{}:{}", v4.to_string(), endpoint.port());
+  if (!address.is_v6() || !address.to_v6().is_v4_mapped()) return lifeline::to_string(endpoint);
+  // Go writes an IPv4-mapped address as the IPv4 address it holds.
+  const auto v4 = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+  return lifeline::to_string(boost::asio::ip::tcp::endpoint(v4, endpoint.port()));
 }
 
 void write_json_string(std::string& out, std::string_view text) {

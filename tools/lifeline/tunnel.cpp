@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include <lifeline/doctor.hpp>
+#include <lifeline/endpoint.hpp>
 #include <lifeline/socket_errors.hpp>
 #include <lifeline/tunnel.hpp>
 
@@ -10,9 +11,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
-#ifdef LIFELINE_WITH_TLS
-#include <boost/asio/ssl.hpp>
-#endif
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
@@ -20,7 +18,6 @@
 #include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 
 namespace lifeline::cli {
 namespace {
@@ -65,11 +62,6 @@ void say(const std::string& line) {
   std::fflush(stdout);
 }
 
-std::string show(const tcp::endpoint& e) {
-  return e.address().is_v6() ? fmt::format("[{}]:{}", e.address().to_string(), e.port())
-                             : fmt::format("{}:{}", e.address().to_string(), e.port());
-}
-
 int run_tunnel(const tunnel_args& a, bool server_side) {
   const char* who = server_side ? "lifeline tunnel server" : "lifeline tunnel client";
   const auto listen = address(a.listen, true, who);
@@ -89,69 +81,16 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
   options.session.handshake_timeout = std::chrono::milliseconds(a.timeout_ms);
   options.session.retry.cap = std::chrono::milliseconds(std::clamp(a.timeout_ms, 100u, 5000u));
   options.log = say;
-  if (!a.psk_file.empty()) {
-    std::ifstream in(a.psk_file);
-    if (!in) {
-      fmt::print(stderr, "{}: cannot read the key file '{}'\n", who, a.psk_file);
-      return exit_usage;
-    }
-    std::stringstream content;
-    content << in.rdbuf();
-    options.session.psk = content.str();
-    while (!options.session.psk.empty() &&
-           std::isspace(static_cast<unsigned char>(options.session.psk.back()))) {
-      options.session.psk.pop_back();
-    }
-    if (options.session.psk.size() < 16) {
-      fmt::print(stderr, "{}: the key in '{}' is shorter than 16 bytes\n", who, a.psk_file);
-      return exit_usage;
-    }
-  } else if (const char* env = std::getenv("LIFELINE_PSK"); env && *env) {
+  if (const char* env = std::getenv("LIFELINE_PSK"); a.psk_file.empty() && env && *env) {
     options.session.psk = env;
   }
-  if (!a.tls_cert.empty() || !a.tls_ca.empty()) {
-    if (server_side && (a.tls_cert.empty() || a.tls_key.empty())) {
-      fmt::print(stderr, "{}: TLS needs both --tls-cert and --tls-key on the server\n", who);
-      return exit_usage;
-    }
-    if (a.tls_cert.empty() != a.tls_key.empty()) {
-      fmt::print(stderr, "{}: --tls-cert and --tls-key go together\n", who);
-      return exit_usage;
-    }
-#ifndef LIFELINE_WITH_TLS
-    fmt::print(stderr,
-               "{}: TLS is not available in this build of lifeline (built without OpenSSL, as the Windows "
-               "build is); use --psk-file or LIFELINE_PSK\n",
-               who);
-    return exit_usage;
-#else
-    try {
-      namespace ssl = asio::ssl;
-      auto ctx =
-          std::make_shared<ssl::context>(server_side ? ssl::context::tls_server : ssl::context::tls_client);
-      ctx->set_options(ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-      if (!a.tls_cert.empty()) {
-        ctx->use_certificate_chain_file(a.tls_cert);
-        ctx->use_private_key_file(a.tls_key, ssl::context::pem);
-      }
-      if (!a.tls_ca.empty()) {
-        ctx->load_verify_file(a.tls_ca);
-        ctx->set_verify_mode(server_side ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert
-                                         : ssl::verify_peer);
-      } else if (!server_side) {
-        ctx->set_default_verify_paths();
-        ctx->set_verify_mode(ssl::verify_peer);
-      }
-      options.session.tls = ctx;
-      options.session.tls_server_name = a.tls_name;
-    } catch (const boost::system::system_error& e) {
-      fmt::print(stderr, "{}: cannot load the TLS files: {}\n", who, e.code().message());
-      return exit_usage;
-    }
-#endif
-  }
   std::string why;
-  if (options.session.validate(&why)) {
+  const tunnel_credentials credentials{.psk_file = a.psk_file,
+                                       .tls_cert = a.tls_cert,
+                                       .tls_key = a.tls_key,
+                                       .tls_ca = a.tls_ca,
+                                       .tls_server_name = a.tls_name};
+  if (load_credentials(credentials, server_side, options.session, &why) || options.session.validate(&why)) {
     fmt::print(stderr, "{}: {}\n", who, why);
     return exit_usage;
   }
@@ -171,10 +110,10 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
       fmt::print(stderr,
                  "{}: refusing to listen on {} without authentication; give --psk-file (or LIFELINE_PSK) or "
                  "TLS files, or --insecure to accept anyone who can reach it\n",
-                 who, show(listen_ep));
+                 who, to_string(listen_ep));
       return exit_usage;
     }
-    say(fmt::format("warning: listening on {} with no authentication (--insecure)", show(listen_ep)));
+    say(fmt::format("warning: listening on {} with no authentication (--insecure)", to_string(listen_ep)));
   } else if (!authenticated) {
     say("note: no pre-shared key and no TLS; listening on loopback only");
   }
@@ -192,7 +131,7 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
     if (server_side) {
       server = std::make_unique<tunnel_server>(io.get_executor(), listen_ep, target->host,
                                                std::to_string(target->port), options, a.max_memory_mib << 20);
-      say(fmt::format("tunnel server listening on {}, forwarding to {}", show(server->local_endpoint()),
+      say(fmt::format("tunnel server listening on {}, forwarding to {}", to_string(server->local_endpoint()),
                       a.target));
     } else {
       const auto server_results = resolver.resolve(target->host, std::to_string(target->port), ec);
@@ -202,8 +141,8 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
       }
       client =
           std::make_unique<tunnel_client>(io.get_executor(), listen_ep, *server_results.begin(), options);
-      say(fmt::format("tunnel client listening on {}, tunnelling to {}", show(client->local_endpoint()),
-                      show(*server_results.begin())));
+      say(fmt::format("tunnel client listening on {}, tunnelling to {}", to_string(client->local_endpoint()),
+                      to_string(*server_results.begin())));
     }
     // A signal aborts every connection (each peer is told) and the loop runs until the last one has
     // ended, so that nothing is left half-done; a second signal, or the grace period, cuts it short.
