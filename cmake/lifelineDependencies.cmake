@@ -3,7 +3,10 @@
 find_package(Threads REQUIRED)
 find_package(Boost 1.81 REQUIRED)
 find_package(fmt 9 REQUIRED)
-find_package(CLI11 REQUIRED)
+# Only the tool parses command lines; the libraries and their installed package never need CLI11.
+if(LIFELINE_BUILD_TOOLS)
+  find_package(CLI11 REQUIRED)
+endif()
 # The session layer (and so the tunnel) needs HMAC-SHA-256 and random numbers: OpenSSL 3, or on Windows
 # the system's own CNG when OpenSSL is missing (Debian has no OpenSSL for MinGW-w64). TLS needs OpenSSL.
 find_package(OpenSSL 3)

@@ -1,13 +1,19 @@
-# Install rules and the exported package, so that a project can find_package(lifeline) and link
-# lifeline::lifeline.
+# Install rules and the exported package, so that a project can find_package(lifeline) and link one
+# layer (lifeline::core, lifeline::session, lifeline::chaos, lifeline::doctor) or all (lifeline::lifeline).
 include(CMakePackageConfigHelpers)
 
-install(TARGETS lifeline EXPORT lifelineTargets
+set(lifeline_install_targets lifeline_core lifeline_chaos lifeline_doctor lifeline)
+if(TARGET lifeline_session)
+  list(APPEND lifeline_install_targets lifeline_session)
+endif()
+install(TARGETS ${lifeline_install_targets} EXPORT lifelineTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(TARGETS lifeline_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(TARGET lifeline_cli)
+  install(TARGETS lifeline_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/lifeline DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 set(config_dir ${CMAKE_INSTALL_LIBDIR}/cmake/lifeline)

@@ -2,7 +2,7 @@
 // chaos proxy keeps breaking; live progress, then a report that everything arrived.
 #include "commands.hpp"
 
-#include <lifeline/demo.hpp>
+#include "run_demo.hpp"
 
 #include <fmt/core.h>
 

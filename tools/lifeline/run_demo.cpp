@@ -1,9 +1,11 @@
 // The demo: source -> tunnel client -> chaos proxy -> tunnel server -> sink, all on one io_context, with
 // a seeded schedule of resets and black holes injected through the chaos proxy's own API.
+#include "run_demo.hpp"
+
 #include <lifeline/chaos.hpp>
-#include <lifeline/demo.hpp>
 #include <lifeline/tunnel.hpp>
 
+// The session's SHA-256 and random numbers (OpenSSL or CNG), from the library's private headers.
 #include "session/crypto.hpp"
 
 #include <fmt/format.h>
