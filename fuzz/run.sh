@@ -8,11 +8,26 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out="$1/fuzz"
 seconds="${2:-10}"
 mkdir -p "$out/crashes"
-common=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I"$root/include"
-  "$root/src/wire.cpp" "$root/src/error.cpp" "$root/src/socket_errors.cpp" "$root/src/socket_error_table.cpp" -lfmt)
-for target in frame_decoder handshake; do
-  if [[ ! -x "$out/$target" || "$root/fuzz/${target}_fuzz.cpp" -nt "$out/$target" || "$root/src/wire.cpp" -nt "$out/$target" ]]; then
-    clang++ "${common[@]}" "$root/fuzz/${target}_fuzz.cpp" -o "$out/$target"
+common=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I"$root/include" -I"$root/src"
+  "$root/src/wire.cpp" "$root/src/error.cpp" "$root/src/socket_errors.cpp" "$root/src/socket_error_table.cpp")
+# What each target needs besides `common`: its sources (a change to any of them, or to a header next to
+# them, rebuilds it), then its libraries.
+session="$root/src/session"
+declare -A sources=([frame_decoder]="" [handshake]=""
+  [stream_state]="$session/stream_state.cpp"
+  [handshake_check]="$session/handshake.cpp $session/crypto_openssl.cpp")
+declare -A libraries=([handshake_check]="-lcrypto")
+for target in frame_decoder handshake stream_state handshake_check; do
+  read -r -a extra <<<"${sources[$target]}"
+  read -r -a libs <<<"${libraries[$target]:-}"
+  deps=("$root/fuzz/${target}_fuzz.cpp" "$root/src/wire.cpp" "$root/include/lifeline/wire.hpp" "${extra[@]}")
+  if ((${#extra[@]})); then deps+=("$session"/*.hpp); fi
+  stale=0
+  for dep in "${deps[@]}"; do
+    if [[ "$dep" -nt "$out/$target" ]]; then stale=1; fi
+  done
+  if [[ ! -x "$out/$target" || $stale == 1 ]]; then
+    clang++ "${common[@]}" "${extra[@]}" "$root/fuzz/${target}_fuzz.cpp" -o "$out/$target" -lfmt "${libs[@]}"
   fi
   mkdir -p "$out/corpus-$target"
   echo "fuzzing $target for ${seconds}s (seed 1)"
