@@ -155,12 +155,13 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
       wire::client_hello ch;
       if (wire::parse(f.payload, ch))
         co_return co_await turn_away(*s, errc::malformed_frame, "malformed CLIENT_HELLO");
-      if (auto ec = handshake::check_client_hello(psk, hello, ch)) {  // R6, R7
-        co_return co_await turn_away(
-            *s, static_cast<errc>(ec.value()),
-            ec == errc::unsupported_version
-                ? fmt::format("version {} is not supported; this server speaks {}", ch.version, wire::version)
-                : std::string("wrong pre-shared key"));
+      if (const auto ec = handshake::check_client_hello(psk, hello, ch)) {  // R6, R7
+        // The text in a variable of its own: GCC 12 destroys a conditional's temporary twice inside a
+        // co_await expression.
+        std::string why = "wrong pre-shared key";
+        if (ec == errc::unsupported_version)
+          why = fmt::format("version {} is not supported; this server speaks {}", ch.version, wire::version);
+        co_return co_await turn_away(*s, static_cast<errc>(ec.value()), std::move(why));
       }
       if (sessions_.size() >= options_.max_sessions) {
         co_return co_await turn_away(

@@ -15,12 +15,7 @@ namespace lifeline::detail {
 using namespace asio::experimental::awaitable_operators;
 using asio::use_awaitable;
 
-std::error_code error_from_frame(const wire::frame& f) {
-  if (f.value >= 1 && f.value <= static_cast<std::uint64_t>(errc::session_closed)) {
-    return make_error_code(static_cast<errc>(f.value));
-  }
-  return make_error_code(errc::malformed_frame);
-}
+std::error_code error_from_frame(const wire::frame& f) { return wire::error_from_code(f.value); }
 
 asio::awaitable<std::error_code> read_frame(transport& s, std::vector<std::uint8_t>& buffer,
                                             std::chrono::milliseconds timeout, wire::frame& out) {
@@ -80,7 +75,7 @@ asio::awaitable<std::error_code> tls_handshake(transport& s, bool client, std::c
 
 asio::awaitable<void> refuse(transport& s, errc code, std::string_view text) {
   text = text.substr(0, wire::max_error_text);
-  co_await write_frame(s, wire::frame_type::error, static_cast<std::uint64_t>(code), as_bytes(text),
+  co_await write_frame(s, wire::frame_type::error, wire::error_code_of(code), as_bytes(text),
                        std::chrono::milliseconds(1000));
   s.shutdown_send();
   s.close();
