@@ -46,11 +46,11 @@ struct pipe_pair : pair_fixture {
   session_options with_dialer(session_options o) {
     o.dial = [this](const asio::ip::tcp::endpoint&, dial_handler handler) {
       ++dials;
-      auto [near, far] = pipe_link::make(io.get_executor(), acceptor.get_executor());
-      links.push_back(near->link());
-      acceptor.adopt(std::move(far));
+      auto [client_end, server_end] = pipe_link::make(io.get_executor(), acceptor.get_executor());
+      links.push_back(client_end->link());
+      acceptor.adopt(std::move(server_end));
       asio::post(io, asio::append(std::move(handler), boost::system::error_code(),
-                                  std::unique_ptr<byte_stream>(std::move(near))));
+                                  std::unique_ptr<byte_stream>(std::move(client_end))));
     };
     return o;
   }
