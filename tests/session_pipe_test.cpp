@@ -86,10 +86,15 @@ TEST(session_pipe, resets_of_the_pipe_in_mid_stream_lose_and_repeat_no_byte) {
     bool done = false;
     auto faults = [&]() -> asio::awaitable<void> {
       asio::steady_timer t(p.io);
-      while (!done) {  // a reset of whichever pipe is current, every 20 ms of the stream
-        t.expires_after(20ms);
+      // A reset of whichever pipe is current after each MiB the two streams deliver: in bytes, not in
+      // time, so that a slow (loaded, sanitized) run gets as many resets and still makes progress.
+      std::uint64_t last = 0;
+      while (!done) {
+        t.expires_after(2ms);
         co_await t.async_wait(asio::use_awaitable);
-        if (done) break;
+        const auto delivered = p.client.stats().bytes_read + p.server->stats().bytes_read;
+        if (done || delivered < last + (1u << 20)) continue;
+        last = delivered;
         p.current().reset();
         ++resets;
       }
