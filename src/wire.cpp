@@ -111,33 +111,58 @@ header_bytes encode_header(frame_type type, std::uint64_t value, bytes payload, 
   return h;
 }
 
-decode_result decode(bytes in) noexcept {
+header_bytes encode_sealed_header(frame_type type, std::uint64_t value, std::size_t plaintext_size,
+                                  std::uint8_t flags) {
+  header_bytes h{};
+  h[0] = static_cast<std::uint8_t>(type);
+  h[1] = flags;
+  store_big_u32(h.data() + 4, static_cast<std::uint32_t>(plaintext_size + tag_size));
+  store_big_u64(h.data() + 8, value);
+  return h;
+}
+
+namespace {
+
+// What decode() and decode_sealed() share: R1, R2 and whether the frame is whole.
+decode_result check_header(bytes in, std::uint32_t min_length, std::uint32_t max_length) noexcept {
   decode_result r;
   if (in.size() < header_size) {
     r.needed = header_size;
     return r;
   }
   const auto* h = in.data();
-  if (!known_type(h[0]) || (h[1] & ~flag_paused) != 0 || h[2] != 0 || h[3] != 0) {  // R1
-    r.error = malformed();
-    return r;
-  }
   const auto length = load_big_u32(h + 4);
-  if (length > max_payload) {  // R2
-    r.error = make_error_code(errc::frame_too_large);
-    return r;
-  }
-  if (in.size() < header_size + length) {
+  if (!known_type(h[0]) || (h[1] & ~flag_paused) != 0 || h[2] != 0 || h[3] != 0 || length < min_length) {
+    r.error = malformed();  // R1
+  } else if (length > max_length) {
+    r.error = make_error_code(errc::frame_too_large);  // R2
+  } else if (in.size() < header_size + length) {
     r.needed = header_size + length;
-    return r;
+  } else {
+    r.consumed = header_size + length;
+    r.value =
+        frame{static_cast<frame_type>(h[0]), h[1], load_big_u64(h + 8), in.subspan(header_size, length)};
   }
-  const auto payload = in.subspan(header_size, length);
-  if (checksum(h, payload, {}) != load_big_u64(h + 16)) {  // R3
+  return r;
+}
+
+}  // namespace
+
+decode_result decode(bytes in) noexcept {
+  auto r = check_header(in, 0, max_payload);
+  if (r.consumed > 0 && checksum(in.data(), r.value.payload, {}) != load_big_u64(in.data() + 16)) {  // R3
+    r.consumed = 0;
     r.error = make_error_code(errc::integrity_error);
-    return r;
   }
-  r.consumed = header_size + length;
-  r.value = frame{static_cast<frame_type>(h[0]), h[1], load_big_u64(h + 8), payload};
+  return r;
+}
+
+decode_result decode_sealed(bytes in) noexcept {
+  auto r = check_header(in, tag_size, max_payload + tag_size);
+  if (r.consumed > 0 && load_big_u64(in.data() + 16) != 0) {  // R21
+    r.consumed = 0;
+    r.error = malformed();
+  }
   return r;
 }
 
@@ -152,32 +177,44 @@ std::array<std::uint8_t, 29> encode(const server_hello& m) {
   return out;
 }
 
-std::array<std::uint8_t, 58> encode(const client_hello& m) {
-  std::array<std::uint8_t, 58> out{};
+std::array<std::uint8_t, 90> encode(const client_hello& m) {
+  std::array<std::uint8_t, 90> out{};
   writer w{out.data()};
   w.put(magic);
   w.u16(m.version);
   w.put(m.client_nonce);
+  w.put(m.share);
   w.put(m.key_proof);
   return out;
 }
 
-std::array<std::uint8_t, 82> encode(const welcome& m) {
-  std::array<std::uint8_t, 82> out{};
+std::array<std::uint8_t, 114> encode(const welcome& m) {
+  std::array<std::uint8_t, 114> out{};
   writer w{out.data()};
   w.u16(m.version);
   w.put(m.id);
   w.put(m.secret);
+  w.put(m.share);
   w.put(m.server_proof);
   return out;
 }
 
-std::array<std::uint8_t, 58> encode(const resume_request& m) {
-  std::array<std::uint8_t, 58> out{};
+std::array<std::uint8_t, 106> encode(const resume_request& m) {
+  std::array<std::uint8_t, 106> out{};
   writer w{out.data()};
   w.put(magic);
   w.u16(m.version);
   w.put(m.id);
+  w.put(m.client_nonce);
+  w.put(m.share);
+  w.put(m.proof);
+  return out;
+}
+
+std::array<std::uint8_t, 64> encode(const resumed& m) {
+  std::array<std::uint8_t, 64> out{};
+  writer w{out.data()};
+  w.put(m.share);
   w.put(m.proof);
   return out;
 }
@@ -194,30 +231,52 @@ std::error_code parse(bytes payload, server_hello& out) noexcept {
   return {};
 }
 
+namespace {
+
+// The magic and version that open CLIENT_HELLO and RESUME in every version (R6).
+std::error_code versioned(reader& r, std::size_t size, std::uint16_t& version) noexcept {
+  if (r.in.size() < magic.size() + 2 || !r.magic_ok()) return malformed();
+  version = r.u16();
+  if (version != wire::version) return make_error_code(errc::unsupported_version);
+  return r.in.size() == size ? std::error_code() : malformed();
+}
+
+}  // namespace
+
 std::error_code parse(bytes payload, client_hello& out) noexcept {
   reader r{payload};
-  if (payload.size() != 58 || !r.magic_ok()) return malformed();
-  out.version = r.u16();
+  if (auto ec = versioned(r, 90, out.version)) return ec;
   r.take(out.client_nonce);
+  r.take(out.share);
   r.take(out.key_proof);
   return {};
 }
 
 std::error_code parse(bytes payload, welcome& out) noexcept {
   reader r{payload};
-  if (payload.size() != 82) return malformed();
+  if (payload.size() != 114) return malformed();
   out.version = r.u16();
   r.take(out.id);
   r.take(out.secret);
+  r.take(out.share);
   r.take(out.server_proof);
   return {};
 }
 
 std::error_code parse(bytes payload, resume_request& out) noexcept {
   reader r{payload};
-  if (payload.size() != 58 || !r.magic_ok()) return malformed();
-  out.version = r.u16();
+  if (auto ec = versioned(r, 106, out.version)) return ec;
   r.take(out.id);
+  r.take(out.client_nonce);
+  r.take(out.share);
+  r.take(out.proof);
+  return {};
+}
+
+std::error_code parse(bytes payload, resumed& out) noexcept {
+  reader r{payload};
+  if (payload.size() != 64) return malformed();
+  r.take(out.share);
   r.take(out.proof);
   return {};
 }

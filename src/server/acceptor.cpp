@@ -122,6 +122,16 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
     co_await refuse(s, code, text);
   }
 
+  /// What turn_away() says of a CLIENT_HELLO or RESUME refused with `ec`.
+  static std::string refusal(std::error_code ec, std::string_view frame, std::uint16_t version) {
+    if (ec == errc::unsupported_version) {
+      return fmt::format("the client speaks protocol version {}; this server speaks {} only", version,
+                         wire::version);
+    }
+    if (ec == errc::resume_rejected) return "wrong pre-shared key";
+    return fmt::format("malformed {}", frame);
+  }
+
   asio::awaitable<void> handshake(std::shared_ptr<acceptor_impl> self, std::shared_ptr<transport> s) {
     const auto timeout = options_.session.handshake_timeout;
     boost::system::error_code ignored;
@@ -151,18 +161,24 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
     }
     const auto psk = as_bytes(options_.session.psk);
 
+    if (f.type == wire::frame_type::error) {  // the client turned us down, e.g. for our version (R6)
+      const std::string text(f.payload.begin(), f.payload.end());
+      report(*s, error_from_frame(f),
+             fmt::format("the client refused: {} (this server speaks protocol version {})", text,
+                         wire::version));
+      co_return s->close();
+    }
+    // R22: a key pair of this connection's own, with a pre-shared key.
+    const auto own = psk.empty() ? x25519_pair{} : x25519_pair::generate();
+    handshake::transcript t;
+
     if (f.type == wire::frame_type::client_hello) {
       wire::client_hello ch;
-      if (wire::parse(f.payload, ch))
-        co_return co_await turn_away(*s, errc::malformed_frame, "malformed CLIENT_HELLO");
-      if (const auto ec = handshake::check_client_hello(psk, hello, ch)) {  // R6, R7
-        // The text in a variable of its own: GCC 12 destroys a conditional's temporary twice inside a
-        // co_await expression.
-        std::string why = "wrong pre-shared key";
-        if (ec == errc::unsupported_version)
-          why = fmt::format("version {} is not supported; this server speaks {}", ch.version, wire::version);
-        co_return co_await turn_away(*s, static_cast<errc>(ec.value()), std::move(why));
-      }
+      auto ec = wire::parse(f.payload, ch);
+      if (!ec) ec = handshake::check_client_hello(psk, hello, ch, t);  // R6, R7
+      if (ec)
+        co_return co_await turn_away(*s, static_cast<errc>(ec.value()),
+                                     refusal(ec, "CLIENT_HELLO", ch.version));
       if (sessions_.size() >= options_.max_sessions) {
         co_return co_await turn_away(
             *s, errc::session_limit_reached,
@@ -180,12 +196,16 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
       wire::digest random_secret{};
       random_bytes(id);
       if (psk.empty()) random_bytes(random_secret);
-      const auto w = handshake::make_welcome(psk, hello, ch, id, random_secret, impl->secret_);
+      wire::welcome w;
+      std::optional<handshake::traffic_keys> keys;
+      if (auto ec = handshake::make_welcome(psk, id, random_secret, own, t, w, impl->secret_, keys))
+        co_return co_await turn_away(*s, errc::resume_rejected, "the client's key share is of small order");
       impl->id_ = id;
       if (auto ec = co_await write_frame(*s, wire::frame_type::welcome, 0, wire::encode(w), timeout)) {
         report(*s, ec, "could not send WELCOME");
         co_return;
       }
+      if (keys) s->cipher = std::make_unique<frame_cipher>(*keys, false);  // R21
       memory_ += needed;
       sessions_[w.id] = impl;
       impl->on_finished = [weak = std::weak_ptr(self), id = w.id, needed] {
@@ -201,20 +221,16 @@ class acceptor_impl : public std::enable_shared_from_this<acceptor_impl> {
 
     if (f.type == wire::frame_type::resume) {  // R9
       wire::resume_request rr;
-      if (wire::parse(f.payload, rr))
-        co_return co_await turn_away(*s, errc::malformed_frame, "malformed RESUME");
-      if (rr.version != wire::version) {
-        co_return co_await turn_away(*s, errc::unsupported_version,
-                                     fmt::format("version {} is not supported", rr.version));
-      }
+      if (auto ec = wire::parse(f.payload, rr))
+        co_return co_await turn_away(*s, static_cast<errc>(ec.value()), refusal(ec, "RESUME", rr.version));
       const auto it = sessions_.find(rr.id);
       if (it == sessions_.end() || it->second->finished()) {
         co_return co_await turn_away(*s, errc::session_not_found, "no such session on this server");
       }
-      if (auto ec = handshake::check_resume(it->second->secret_, hello, rr, f.value)) {
+      if (auto ec = handshake::check_resume(it->second->secret_, hello, rr, f.value, t)) {
         co_return co_await turn_away(*s, errc::resume_rejected, "resume proof did not verify");
       }
-      it->second->resume_with(s, f.value);
+      it->second->resume_with(s, f.value, t, own);
       co_return;
     }
 

@@ -1,5 +1,6 @@
 // Whole frames over a transport within a timeout, for the handshakes of both sides (docs/protocol.md
-// section 3), and the refusal that ends one (R18).
+// section 3), and the refusal that ends one (R18): sealed (R21) once the handshake has set the
+// connection's cipher.
 #include "session_impl.hpp"
 
 #include "crypto.hpp"
@@ -49,8 +50,13 @@ asio::awaitable<std::error_code> write_frame(transport& s, wire::frame_type type
                                              wire::bytes payload, std::chrono::milliseconds timeout) {
   asio::steady_timer timer(s.get_executor(), timeout);
   const auto header = wire::encode_header(type, value, payload);
-  const std::array<asio::const_buffer, 2> buffers = {asio::buffer(header),
-                                                     asio::buffer(payload.data(), payload.size())};
+  std::vector<std::uint8_t> sealed;
+  std::array<asio::const_buffer, 2> buffers = {asio::buffer(header),
+                                               asio::buffer(payload.data(), payload.size())};
+  if (s.cipher) {  // R21: after the handshake
+    s.cipher->seal(type, value, 0, payload, {}, sealed);
+    buffers = {asio::buffer(sealed), asio::const_buffer()};
+  }
   auto result = co_await (asio::async_write(s, buffers, asio::as_tuple(use_awaitable)) ||
                           timer.async_wait(asio::as_tuple(use_awaitable)));
   if (result.index() == 1) co_return make_error_code(errc::handshake_timeout);

@@ -1,5 +1,5 @@
-// The read loop: frames from the current connection, checked (R1-R3) and applied to the streams
-// (R11-R18), with the receive buffer's back-pressure (R15).
+// The read loop: frames from the current connection, checked (R1-R3) or opened (R21) and applied to the
+// streams (R11-R18), with the receive buffer's back-pressure (R15).
 #include "session_impl.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -26,8 +26,9 @@ asio::awaitable<std::error_code> session_impl::read_loop(std::shared_ptr<transpo
   while (true) {
     std::size_t pos = 0;
     while (true) {
-      const auto r = wire::decode({buffer.data() + pos, have - pos});
-      if (r.error) {  // R1-R3: never delivered; the connection is dropped and the bytes are resent
+      const std::span<std::uint8_t> in(buffer.data() + pos, have - pos);
+      const auto r = s->cipher ? s->cipher->open(in) : wire::decode(in);
+      if (r.error) {  // R1-R3, R21: never delivered; the connection is dropped and the bytes are resent
         ++stats_.frames_rejected;
         co_return r.error;
       }
@@ -75,7 +76,7 @@ asio::awaitable<std::error_code> session_impl::read_loop(std::shared_ptr<transpo
     }
     std::memmove(buffer.data(), buffer.data() + pos, have - pos);
     have -= pos;
-    if (have == buffer.size()) buffer.resize(wire::header_size + wire::max_payload);
+    if (have == buffer.size()) buffer.resize(wire::header_size + wire::max_payload + wire::tag_size);
     auto [ec, n] = co_await s->async_read_some(asio::buffer(buffer.data() + have, buffer.size() - have),
                                                asio::as_tuple(use_awaitable));
     if (ec) {

@@ -94,16 +94,22 @@ asio::awaitable<std::error_code> session_impl::handshake(transport& s, bool resu
     co_return make_error_code(errc::malformed_frame);
   }
   if (!handshake::version_offered(hello)) {  // R6
-    co_await refuse(s, errc::unsupported_version, fmt::format("client speaks version {}", wire::version));
+    co_await refuse(s, errc::unsupported_version,
+                    fmt::format("this client speaks protocol version {}; the server speaks {} to {}",
+                                wire::version, hello.min_version, hello.max_version));
     co_return make_error_code(errc::unsupported_version);
   }
   const auto psk = as_bytes(options_.psk);
   if (auto ec = handshake::check_server_hello(psk, hello)) co_return ec;
 
+  // R22: a key pair of this connection's own, with a pre-shared key.
+  const auto own = psk.empty() ? x25519_pair{} : x25519_pair::generate();
+  wire::nonce client_nonce;
+  random_bytes(client_nonce);
+  handshake::transcript t;
+  std::optional<handshake::traffic_keys> keys;
   if (!resume) {
-    wire::nonce client_nonce;
-    random_bytes(client_nonce);
-    const auto ch = handshake::make_client_hello(psk, hello, client_nonce);
+    const auto ch = handshake::make_client_hello(psk, hello, client_nonce, own, t);
     if (auto ec = co_await write_frame(s, wire::frame_type::client_hello, 0, wire::encode(ch), timeout))
       co_return ec;
     if (auto ec = co_await read_frame(s, buffer, timeout, f)) co_return ec;
@@ -111,20 +117,23 @@ asio::awaitable<std::error_code> session_impl::handshake(transport& s, bool resu
     wire::welcome w;
     if (f.type != wire::frame_type::welcome || wire::parse(f.payload, w))
       co_return make_error_code(errc::malformed_frame);
-    if (auto ec = handshake::accept_welcome(psk, hello, ch, w, secret_)) co_return ec;  // R7, R8
+    if (auto ec = handshake::accept_welcome(psk, own, w, t, secret_, keys)) co_return ec;  // R7, R8
     id_ = w.id;
     peer_received = 0;
-    co_return std::error_code();
+  } else {
+    const auto rr = handshake::make_resume(psk, secret_, hello, id_, state_.received(), client_nonce, own, t);
+    if (auto ec =
+            co_await write_frame(s, wire::frame_type::resume, state_.received(), wire::encode(rr), timeout))
+      co_return ec;
+    if (auto ec = co_await read_frame(s, buffer, timeout, f)) co_return ec;
+    if (f.type == wire::frame_type::error) co_return error_from_frame(f);
+    wire::resumed answer;
+    if (f.type != wire::frame_type::resumed || wire::parse(f.payload, answer))
+      co_return make_error_code(errc::malformed_frame);
+    if (auto ec = handshake::accept_resumed(psk, secret_, own, answer, f.value, t, keys)) co_return ec;  // R9
+    peer_received = f.value;
   }
-
-  const auto rr = handshake::make_resume(secret_, hello, id_, state_.received());  // R9
-  if (auto ec =
-          co_await write_frame(s, wire::frame_type::resume, state_.received(), wire::encode(rr), timeout))
-    co_return ec;
-  if (auto ec = co_await read_frame(s, buffer, timeout, f)) co_return ec;
-  if (f.type == wire::frame_type::error) co_return error_from_frame(f);
-  if (f.type != wire::frame_type::resumed) co_return make_error_code(errc::malformed_frame);
-  peer_received = f.value;
+  if (keys) s.cipher = std::make_unique<frame_cipher>(*keys, true);  // R21: every frame from here on
   co_return std::error_code();
 }
 

@@ -36,12 +36,15 @@ void session_impl::start_server(std::shared_ptr<transport> s) {
       strand_, [self = shared_from_this(), s]() mutable { return self->run_server(std::move(s)); }, rethrow);
 }
 
-void session_impl::resume_with(std::shared_ptr<transport> s, std::uint64_t peer_received) {
+void session_impl::resume_with(std::shared_ptr<transport> s, std::uint64_t peer_received,
+                               const handshake::transcript& t, const x25519_pair& own) {
   if (pending_conn_) {
     pending_conn_->abort();
   }
   pending_conn_ = std::move(s);
   pending_peer_received_ = peer_received;
+  pending_transcript_ = t;
+  pending_pair_ = own;
   if (conn_) {  // R10: the resumed connection replaces the old one.
     drop_reason_ = make_error_code(errc::connection_reset);
     conn_->abort();
@@ -79,10 +82,20 @@ asio::awaitable<void> session_impl::run_server(std::shared_ptr<transport> s) {
     }
     s = std::move(pending_conn_);
     peer_received = pending_peer_received_;
-    if (auto ec = co_await write_frame(*s, wire::frame_type::resumed, state_.received(), {},
+    wire::resumed answer;  // R9, R22
+    std::optional<handshake::traffic_keys> keys;
+    if (handshake::make_resumed(as_bytes(options_.psk), secret_, pending_pair_, state_.received(),
+                                pending_transcript_, answer, keys)) {
+      pending_pair_ = {};
+      co_await refuse(*s, errc::resume_rejected, "the client's key share is of small order");
+      continue;  // run_connection sees that connection closed and we wait again
+    }
+    pending_pair_ = {};  // the connection's own secret is needed no longer
+    if (auto ec = co_await write_frame(*s, wire::frame_type::resumed, state_.received(), wire::encode(answer),
                                        options_.handshake_timeout)) {
       continue;  // that connection failed too; run_connection sees it closed and we wait again
     }
+    if (keys) s->cipher = std::make_unique<frame_cipher>(*keys, false);  // R21
     ++stats_.resumes;
     emit({.what = session_event::kind::resumed,
           .cause = {},

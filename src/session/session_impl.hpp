@@ -2,6 +2,7 @@
 // session's strand; the coroutines that drive it hold a shared_ptr to it.
 #pragma once
 
+#include "handshake.hpp"
 #include "stream_state.hpp"
 #include "transport.hpp"
 
@@ -159,7 +160,8 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   /// Server: a new session's first connection, after WELCOME was sent.
   void start_server(std::shared_ptr<transport> s);
   /// Server: a verified resume; the session answers RESUMED itself once the old connection is stopped.
-  void resume_with(std::shared_ptr<transport> s, std::uint64_t peer_received);
+  void resume_with(std::shared_ptr<transport> s, std::uint64_t peer_received, const handshake::transcript& t,
+                   const x25519_pair& own);
   /// Server: called when the session ends for good, to drop it from the acceptor's table.
   std::function<void()> on_finished;
 
@@ -218,6 +220,8 @@ class session_impl : public std::enable_shared_from_this<session_impl> {
   std::shared_ptr<transport> conn_;
   std::shared_ptr<transport> pending_conn_;  // server: a resumed connection waiting to take over
   std::uint64_t pending_peer_received_ = 0;
+  handshake::transcript pending_transcript_;  // its handshake so far, for RESUMED (R9, R22)
+  x25519_pair pending_pair_;
   clock::time_point last_inbound_{};
   clock::time_point last_outbound_{};
   bool rx_paused_ = false;

@@ -6,6 +6,8 @@
 // refuses a TLS context there.
 #pragma once
 
+#include "frame_cipher.hpp"
+
 #include <lifeline/byte_stream.hpp>
 
 #include <boost/asio/async_result.hpp>
@@ -123,6 +125,11 @@ class transport {
     }
     std::get<other_stream>(stream_)->close();
   }
+
+  /// Protocol version 2 with a pre-shared key: the connection's sealing of frames (R21-R23), set once the
+  /// handshake has sent or received its last frame; null while it runs, and on connections that are not
+  /// sealed (TLS or loopback without a key).
+  std::unique_ptr<frame_cipher> cipher;
 
  private:
   tcp::socket* lowest_socket() {

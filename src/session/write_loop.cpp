@@ -19,14 +19,26 @@ constexpr std::size_t max_batch = 1u << 20;
 asio::awaitable<std::error_code> session_impl::write_loop(std::shared_ptr<transport> s) {
   std::array<wire::header_bytes, 16> headers;
   std::vector<asio::const_buffer> buffers;
+  std::vector<std::uint8_t> sealed;  // R21: the batch's sealed frames, when the connection has a cipher
   bool shut = false;
   while (true) {
     buffers.clear();
+    sealed.clear();
     std::size_t count = 0;
-    auto control = [&](wire::frame_type type, std::uint64_t value) {
-      headers[count] = wire::encode_header(type, value, {}, {}, frame_flags());
+    // One frame of the batch: a header and the payload in place (gathered, no copy), or sealed into
+    // `sealed` (the one copy encryption makes).
+    auto frame = [&](wire::frame_type type, std::uint64_t value, wire::bytes head, wire::bytes tail) {
+      if (s->cipher) {
+        s->cipher->seal(type, value, frame_flags(), head, tail, sealed);
+        ++count;
+        return;
+      }
+      headers[count] = wire::encode_header(type, value, head, tail, frame_flags());
       buffers.push_back(asio::buffer(headers[count++]));
+      if (!head.empty()) buffers.push_back(asio::buffer(head.data(), head.size()));
+      if (!tail.empty()) buffers.push_back(asio::buffer(tail.data(), tail.size()));
     };
+    auto control = [&](wire::frame_type type, std::uint64_t value) { frame(type, value, {}, {}); };
     if (pong_due_) control(wire::frame_type::pong, *std::exchange(pong_due_, std::nullopt));
     const bool was_awaiting = awaiting_answer();
     if (ping_due_) {
@@ -38,11 +50,7 @@ asio::awaitable<std::error_code> session_impl::write_loop(std::shared_ptr<transp
     while (count < headers.size() - 2 && batch < max_batch) {
       const auto c = state_.next_data(max_data_frame);
       if (!c) break;
-      headers[count] =
-          wire::encode_header(wire::frame_type::data, c->offset, c->head, c->tail, frame_flags());
-      buffers.push_back(asio::buffer(headers[count++]));
-      buffers.push_back(asio::buffer(c->head.data(), c->head.size()));
-      if (!c->tail.empty()) buffers.push_back(asio::buffer(c->tail.data(), c->tail.size()));
+      frame(wire::frame_type::data, c->offset, c->head, c->tail);
       batch += c->head.size() + c->tail.size();
     }
     if (const auto close = state_.next_close()) control(wire::frame_type::close, *close);  // R17
@@ -51,6 +59,7 @@ asio::awaitable<std::error_code> session_impl::write_loop(std::shared_ptr<transp
       control(wire::frame_type::ack, state_.take_ack());
       ack_due_ = false;
     }
+    if (!sealed.empty()) buffers.push_back(asio::buffer(sealed));
     if (buffers.empty()) {
       if (done() && !shut) {  // everything sent and acknowledged both ways: end the TCP stream cleanly
         s->shutdown_send();
