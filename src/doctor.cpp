@@ -1,8 +1,10 @@
-// lifeline doctor: the checks behind `lifeline doctor`, each bounded in time, and the watch.
+// lifeline doctor: the checks behind `lifeline doctor`, each bounded in time, and the watch. The system
+// checks are in doctor_checks.cpp, the pieces without I/O in doctor_report.cpp.
 #include <lifeline/doctor.hpp>
 #include <lifeline/endpoint.hpp>
 #include <lifeline/guarded_socket.hpp>
 
+#include "doctor_checks.hpp"
 #include "platform/platform.hpp"
 
 #include <fmt/chrono.h>
@@ -10,9 +12,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <algorithm>
-#include <charconv>
 
 namespace lifeline {
 namespace {
@@ -22,23 +21,6 @@ using asio::ip::tcp;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using clock_type = std::chrono::steady_clock;
-
-std::string seconds_text(milliseconds d) {
-  if (d.count() % 1000 == 0) return fmt::format("{} s", d.count() / 1000);
-  return fmt::format("{:.1f} s", static_cast<double>(d.count()) / 1000.0);
-}
-
-std::string duration_text(milliseconds d) {
-  if (d >= std::chrono::hours(2)) return fmt::format("{:.1f} h ({})", d.count() / 3.6e6, seconds_text(d));
-  if (d >= std::chrono::minutes(2)) return fmt::format("{:.1f} min ({})", d.count() / 6e4, seconds_text(d));
-  return seconds_text(d);
-}
-
-std::string options_text(const keepalive_options& o) {
-  return fmt::format("idle {}, interval {} x {} probes, user timeout {}", seconds_text(o.idle),
-                     seconds_text(o.interval), o.probes,
-                     o.user_timeout.count() ? seconds_text(o.user_timeout) : "none");
-}
 
 std::string error_text(const std::error_code& ec) {
   const auto cls = classify(ec);
@@ -115,188 +97,14 @@ std::optional<std::size_t> connect_any(asio::io_context& io, tcp::socket& socket
   return std::nullopt;
 }
 
-void check_descriptors(doctor_report& r) {
-  detail::descriptor_usage usage;
-  if (auto ec = detail::get_descriptor_usage(usage)) {
-    r.findings.push_back({severity::warning, "descriptors",
-                          "could not read the descriptor limits: " + ec.message(),
-                          "check the process's limits by hand (ulimit -n)"});
-    return;
-  }
-  r.descriptors_soft = usage.soft;
-  r.descriptors_hard = usage.hard;
-  r.descriptors_in_use = usage.in_use;
-  if (!usage.limited) {
-    r.findings.push_back(
-        {severity::ok, "descriptors",
-         usage.in_use
-             ? fmt::format("no per-process socket limit (sockets are bounded by memory); {} handles open",
-                           *usage.in_use)
-             : std::string("no per-process socket limit (sockets are bounded by memory)"),
-         ""});
-    return;
-  }
-  const auto limit_text = [](std::uint64_t v) {
-    return v == 0 ? std::string("unlimited") : std::to_string(v);
-  };
-  const auto in_use = usage.in_use ? std::to_string(*usage.in_use) : std::string("unknown");
-  const auto what = fmt::format("soft limit {}, hard limit {}, {} in use", limit_text(usage.soft),
-                                limit_text(usage.hard), in_use);
-  if (usage.soft != 0 && usage.in_use && *usage.in_use * 5 >= usage.soft * 4) {
-    r.findings.push_back({severity::problem, "descriptors", what,
-                          "over 80% of the soft limit is in use: close leaked sockets or raise the limit "
-                          "(ulimit -n, LimitNOFILE= in the service unit)"});
-  } else if (usage.soft != 0 && usage.soft < 4096) {
-    r.findings.push_back(
-        {severity::warning, "descriptors", what,
-         fmt::format("a server holding many connections will run out at {}: raise the soft "
-                     "limit (ulimit -n {}, LimitNOFILE= in the service unit)",
-                     usage.soft, usage.hard == 0 ? 65536 : std::min<std::uint64_t>(usage.hard, 65536))});
-  } else {
-    r.findings.push_back({severity::ok, "descriptors", what, ""});
-  }
-}
-
-void check_system_keepalive(doctor_report& r) {
-  detail::system_keepalive sys;
-  if (auto ec = detail::get_system_keepalive(sys)) {
-    r.findings.push_back({severity::warning, "keepalive_defaults",
-                          "could not read the system's keep-alive defaults: " + ec.message(),
-                          "set keep-alive options on every socket; do not rely on the defaults"});
-    return;
-  }
-  keepalive_options defaults;
-  defaults.idle = sys.idle;
-  defaults.interval = sys.interval;
-  defaults.probes = sys.probes;
-  defaults.user_timeout = milliseconds(0);
-  defaults.grace = milliseconds(0);
-  r.system_keepalive = defaults;
-  r.tcp_retries2 = sys.retries2;
-  const auto idle_detection = defaults.idle_detection();
-  auto what = fmt::format("sockets that set nothing find a dead idle peer after {} ({})",
-                          duration_text(idle_detection), options_text(defaults));
-  if (!sys.source.empty()) what += fmt::format(", from the {}", sys.source);
-  if (idle_detection > std::chrono::minutes(10)) {
-    r.findings.push_back(
-        {severity::warning, "keepalive_defaults", what,
-         fmt::format("set keep-alive per socket (lifeline's options: {}, found within {}), or lower "
-                     "{} for every program",
-                     options_text(r.options), seconds_text(r.options.bound()), sys.keepalive_settings)});
-  } else {
-    r.findings.push_back({severity::ok, "keepalive_defaults", what, ""});
-  }
-  if (sys.retries2) {
-    r.system_in_flight_detection = retransmission_give_up(*sys.retries2, sys.min_rto);
-    const auto in_flight = fmt::format(
-        "keep-alive is silent while data is unacknowledged; with {}={} a dead peer is found "
-        "only after about {}",
-        sys.retries_name, *sys.retries2, duration_text(*r.system_in_flight_detection));
-    if (*r.system_in_flight_detection > std::chrono::minutes(2)) {
-      r.findings.push_back(
-          {severity::warning, "unacknowledged_data", in_flight,
-           fmt::format("set {} per socket (lifeline sets {}), or lower {}", sys.user_timeout_option,
-                       r.options.user_timeout.count() ? seconds_text(r.options.user_timeout)
-                                                      : std::string("none: give --user-timeout"),
-                       sys.retries_setting)});
-    } else {
-      r.findings.push_back({severity::ok, "unacknowledged_data", in_flight, ""});
-    }
-  }
-}
-
 }  // namespace
-
-std::error_code parse_host_port(std::string_view text, host_port& out, std::string& detail,
-                                bool allow_port_zero) {
-  const auto fail = [&](std::string why) {
-    detail = std::move(why);
-    return make_error_code(errc::invalid_argument);
-  };
-  std::string_view host, port;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos) return fail(fmt::format("'{}': '[' without ']'", text));
-    host = text.substr(1, close - 1);
-    if (close + 1 >= text.size() || text[close + 1] != ':') {
-      return fail(fmt::format("'{}': expected ':PORT' after ']'", text));
-    }
-    port = text.substr(close + 2);
-  } else {
-    const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) return fail(fmt::format("'{}': expected HOST:PORT", text));
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) {
-      return fail(fmt::format("'{}': write an IPv6 address in brackets, [ADDRESS]:PORT", text));
-    }
-  }
-  if (host.empty()) return fail(fmt::format("'{}': the host is empty", text));
-  if (host.find_first_of(" \t[]/") != std::string_view::npos) {
-    return fail(fmt::format("'{}': the host contains characters a host name cannot", text));
-  }
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  const unsigned lowest = allow_port_zero ? 0 : 1;
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < lowest ||
-      value > 65535) {
-    return fail(fmt::format("'{}': the port must be a number from {} to 65535", text, lowest));
-  }
-  out.host = std::string(host);
-  out.port = static_cast<std::uint16_t>(value);
-  return {};
-}
-
-std::string_view to_string(severity s) noexcept {
-  switch (s) {
-    case severity::ok:
-      return "ok";
-    case severity::warning:
-      return "warning";
-    case severity::problem:
-      return "problem";
-  }
-  return "unknown";
-}
-
-std::string_view to_string(watch_outcome o) noexcept {
-  switch (o) {
-    case watch_outcome::not_connected:
-      return "not_connected";
-    case watch_outcome::still_alive:
-      return "still_alive";
-    case watch_outcome::closed_by_peer:
-      return "closed_by_peer";
-    case watch_outcome::lost:
-      return "lost";
-  }
-  return "unknown";
-}
-
-bool doctor_report::healthy() const noexcept {
-  return std::none_of(findings.begin(), findings.end(),
-                      [](const finding& f) { return f.level == severity::problem; });
-}
-
-milliseconds retransmission_give_up(int retries2, milliseconds first_rto) noexcept {
-  // tcp_retries2 counts retransmissions; Linux gives up once the time they would take has passed
-  // (retransmits_timed_out): the first RTO is at least 200 ms, each doubles, none exceeds 120 s.
-  // Windows' TcpMaxDataRetransmissions works alike from its 300 ms minimum.
-  milliseconds total{0};
-  milliseconds rto = first_rto;
-  for (int i = 0; i <= retries2; ++i) {
-    total += rto;
-    rto = std::min(rto * 2, milliseconds(120000));
-  }
-  return total;
-}
 
 doctor_report diagnose(const doctor_request& request) {
   doctor_report r;
   r.target = request.target;
   r.options = request.options;
-  check_descriptors(r);
-  check_system_keepalive(r);
+  detail::check_descriptors(r);
+  detail::check_system_keepalive(r);
 
   std::string why;
   if (validate(request.options, &why)) {
@@ -328,7 +136,7 @@ doctor_report diagnose(const doctor_request& request) {
   if (r.options_error) {
     r.findings.push_back({severity::problem, "options",
                           fmt::format("the OS rejected the keep-alive options ({}): {}",
-                                      options_text(request.options), error_text(r.options_error)),
+                                      detail::options_text(request.options), error_text(r.options_error)),
                           "choose values this system accepts (Linux: idle and interval up to 32767 s, up to "
                           "127 probes)"});
     return r;
@@ -348,8 +156,9 @@ doctor_report diagnose(const doctor_request& request) {
       {severity::ok, "connect",
        fmt::format("connected to {}; the handshake took {:.3f} ms (one round trip)", *r.connected_to, rtt_ms),
        ""});
-  const auto bound_text = fmt::format("{} applied; a dead peer is found within {}",
-                                      options_text(request.options), seconds_text(request.options.bound()));
+  const auto bound_text =
+      fmt::format("{} applied; a dead peer is found within {}", detail::options_text(request.options),
+                  detail::seconds_text(request.options.bound()));
   if (request.options.user_timeout.count() == 0) {
     r.findings.push_back({severity::warning, "options",
                           bound_text + " while idle, but not while data is in flight",
