@@ -1,6 +1,7 @@
 // The resumable session over real loopback sockets: exactly-once delivery across resets, backpressure,
 // half-close, and every kind of bad peer turned away precisely while other sessions go on.
 #include "support/io.hpp"
+#include "support/raw_peer.hpp"
 #include "support/session_pair.hpp"
 
 #include <lifeline/server.hpp>
@@ -30,53 +31,25 @@ using lifeline::errc;
 using lifeline::session;
 using lifeline::session_acceptor;
 
+using lifeline::test::frame;
 using lifeline::test::loopback;
 using lifeline::test::pair_fixture;
 using lifeline::test::pattern;
 using lifeline::test::quick_options;
 using lifeline::test::quick_server;
+using lifeline::test::raw_exchange;
 using lifeline::test::receive_stream;
 using lifeline::test::send_stream;
 
-// A raw TCP peer for feeding a server bad input: connects, reads SERVER_HELLO, sends `bytes`, and returns
-// the errc of the ERROR frame the server answers with (or 0).
-awaitable<int> raw_exchange(tcp::endpoint server, std::vector<std::uint8_t> bytes) {
-  tcp::socket s(co_await asio::this_coro::executor);
-  co_await s.async_connect(server, use_awaitable);
-  std::vector<std::uint8_t> in(lifeline::wire::header_size);
-  co_await asio::async_read(s, asio::buffer(in), use_awaitable);
-  const auto hello_length = in[7];
-  in.resize(lifeline::wire::header_size + hello_length);
-  co_await asio::async_read(s, asio::buffer(in.data() + lifeline::wire::header_size, hello_length),
-                            use_awaitable);
-  co_await asio::async_write(s, asio::buffer(bytes), use_awaitable);
-  std::vector<std::uint8_t> reply(lifeline::wire::header_size);
-  auto [ec, n] = co_await asio::async_read(s, asio::buffer(reply), asio::as_tuple(use_awaitable));
-  if (ec) co_return 0;
-  const auto r = lifeline::wire::decode(reply);
-  if (r.consumed == 0 && r.needed > 0) {
-    reply.resize(r.needed);
-    co_await asio::async_read(
-        s, asio::buffer(reply.data() + lifeline::wire::header_size, r.needed - lifeline::wire::header_size),
-        use_awaitable);
-  }
-  const auto f = lifeline::wire::decode(reply);
-  if (f.consumed == 0 || f.value.type != lifeline::wire::frame_type::error) co_return 0;
-  co_return static_cast<int>(f.value.value);
-}
-
-std::vector<std::uint8_t> frame(lifeline::wire::frame_type type, std::uint64_t value,
-                                lifeline::wire::bytes payload) {
-  const auto header = lifeline::wire::encode_header(type, value, payload);
-  std::vector<std::uint8_t> out(header.begin(), header.end());
-  out.insert(out.end(), payload.begin(), payload.end());
-  return out;
-}
-
-TEST(session, delivers_both_directions_exactly_once_across_repeated_resets) {
+// 24 MiB each way while random ends drop the connection every 5-45 ms; `psk`: sealed frames (R21-R23),
+// new keys on every resume.
+void exactly_once_across_resets(const std::string& psk) {
   const std::uint64_t seed = 20261125;
   std::printf("fault seed: %llu\n", static_cast<unsigned long long>(seed));
-  pair_fixture f;
+  auto client_options = quick_options();
+  auto server_options = quick_server();
+  client_options.psk = server_options.session.psk = psk;
+  pair_fixture f(client_options, server_options);
   const std::uint64_t total = 24u << 20;
   std::uint64_t up = 0, down = 0;
   int drops = 0;
@@ -113,6 +86,15 @@ TEST(session, delivers_both_directions_exactly_once_across_repeated_resets) {
               static_cast<unsigned long long>(stats.bytes_resent),
               static_cast<unsigned long long>(f.server->stats().bytes_resent));
   EXPECT_GT(stats.resumes, 0u);
+  EXPECT_EQ(stats.frames_rejected, 0u) << "a drop is a reset, never a frame that fails its check";
+}
+
+TEST(session, delivers_both_directions_exactly_once_across_repeated_resets) {
+  exactly_once_across_resets("");
+}
+
+TEST(session, sealed_delivers_both_directions_exactly_once_across_repeated_resets) {
+  exactly_once_across_resets("correct horse battery staple");
 }
 
 TEST(session, half_close_delivers_everything_then_eof) {
