@@ -1,6 +1,6 @@
 // Throughput of one stream and small-message round-trip time over several paths to the same target, in
-// the same run: raw TCP, a lifeline session (client and server in this process, on their own threads,
-// as session_bench), and any relays the caller started (socat, ssh -L, the lifeline tunnel, the chaos
+// the same run: raw TCP, a lifeline session, plain and sealed (a pre-shared key: protocol version 2's
+// AES-256-GCM; client and server in this process, on their own threads, as session_bench), and any relays the caller started (socat, ssh -L, the lifeline tunnel, the chaos
 // proxy) given as NAME=PORT. Every path ends at this program's target, which sinks or echoes depending on
 // the first byte a connection sends, so every path carries the same bytes to the same code.
 //
@@ -35,6 +35,8 @@ using namespace std::chrono_literals;
 constexpr std::size_t write_size = 128 * 1024;  // as the reference iperf3 run
 constexpr char sink_mode = 'S';
 constexpr char echo_mode = 'E';
+// The sealed session's pre-shared key: a benchmark's, not a secret.
+constexpr const char* bench_key = "path_bench key, not a secret";
 
 struct settings {
   std::uint16_t target_port = 0;
@@ -100,10 +102,12 @@ class target {
  public:
   explicit target(std::uint16_t port)
       : tcp_(io_, {asio::ip::make_address("127.0.0.1"), port}),
-        sessions_(io_.get_executor(), {asio::ip::make_address("127.0.0.1"), 0}) {
+        sessions_(io_.get_executor(), {asio::ip::make_address("127.0.0.1"), 0}),
+        sealed_(io_.get_executor(), {asio::ip::make_address("127.0.0.1"), 0}, sealed_server()) {
     tcp_.set_option(tcp::no_delay(true));
     asio::co_spawn(io_, accept_tcp(), asio::detached);
-    asio::co_spawn(io_, accept_sessions(), asio::detached);
+    asio::co_spawn(io_, accept_sessions(sessions_), asio::detached);
+    asio::co_spawn(io_, accept_sessions(sealed_), asio::detached);
     thread_ = std::thread([this] { io_.run(); });
   }
   ~target() {
@@ -111,7 +115,10 @@ class target {
     thread_.join();
   }
   std::uint16_t tcp_port() const { return tcp_.local_endpoint().port(); }
-  tcp::endpoint session_endpoint() const { return sessions_.local_endpoint(); }
+  /// The session listener: plain, or sealed (a pre-shared key: protocol version 2's AES-256-GCM).
+  tcp::endpoint session_endpoint(bool sealed) const {
+    return sealed ? sealed_.local_endpoint() : sessions_.local_endpoint();
+  }
 
  private:
   awaitable<void> accept_tcp() {
@@ -121,18 +128,25 @@ class target {
       spawn_detached(io_.get_executor(), serve(std::move(s)));
     }
   }
-  awaitable<void> accept_sessions() {
-    for (;;) spawn_detached(io_.get_executor(), serve(co_await sessions_.async_accept(use_awaitable)));
+  awaitable<void> accept_sessions(lifeline::session_acceptor& a) {
+    for (;;) spawn_detached(io_.get_executor(), serve(co_await a.async_accept(use_awaitable)));
+  }
+  static lifeline::server_options sealed_server() {
+    lifeline::server_options o;
+    o.session.psk = bench_key;
+    return o;
   }
   asio::io_context io_;
   tcp::acceptor tcp_;
   lifeline::session_acceptor sessions_;
+  lifeline::session_acceptor sealed_;
   std::thread thread_;
 };
 
 struct path {
   std::string name;
   std::uint16_t port = 0;  // 0: the in-process lifeline session
+  bool sealed = false;     // that session with a pre-shared key
   std::vector<double> gbps, p50_us, p99_us;
 };
 
@@ -190,8 +204,10 @@ Result over(const path& p, const target& t, std::chrono::seconds limit, Work wor
   std::string failure;
   auto body = [&]() -> awaitable<void> {
     if (p.port == 0) {
-      lifeline::session s(io.get_executor());
-      co_await s.async_connect(t.session_endpoint(), use_awaitable);
+      lifeline::session_options o;
+      if (p.sealed) o.psk = bench_key;
+      lifeline::session s(io.get_executor(), o);
+      co_await s.async_connect(t.session_endpoint(p.sealed), use_awaitable);
       result = co_await work(s);
     } else {
       tcp::socket s(io);
@@ -297,9 +313,10 @@ int main(int argc, char** argv) {
   target t(s.target_port);
 
   std::vector<path> paths;
-  paths.push_back({"raw TCP", t.tcp_port(), {}, {}, {}});
-  paths.push_back({"lifeline session", 0, {}, {}, {}});
-  for (const auto& [name, port] : s.relays) paths.push_back({name, port, {}, {}, {}});
+  paths.push_back({"raw TCP", t.tcp_port(), false, {}, {}, {}});
+  paths.push_back({"lifeline session", 0, false, {}, {}, {}});
+  paths.push_back({"lifeline session, sealed", 0, true, {}, {}, {}});
+  for (const auto& [name, port] : s.relays) paths.push_back({name, port, false, {}, {}, {}});
   for (const auto& p : paths) wait_ready(p, t, 10s);
 
   const std::uint64_t total = s.mib << 20;

@@ -128,11 +128,22 @@ start tunnel-server "$cli" tunnel server --listen 127.0.0.1:$tunnel_server --to 
 wait_listening "$tunnel_server" "lifeline tunnel server"
 start tunnel-client "$cli" tunnel client --listen 127.0.0.1:$tunnel_client --server 127.0.0.1:$tunnel_server
 paths+=(--path "lifeline tunnel=$tunnel_client")
+# The same with a pre-shared key: every frame sealed (protocol version 2).
+(umask 077 && openssl rand -hex 32 >"$work/bench.key")
+free_port; sealed_server=$port
+free_port; sealed_client=$port
+start tunnel-server-sealed "$cli" tunnel server --listen 127.0.0.1:$sealed_server --to 127.0.0.1:$target \
+  --psk-file "$work/bench.key"
+wait_listening "$sealed_server" "lifeline tunnel server, sealed"
+start tunnel-client-sealed "$cli" tunnel client --listen 127.0.0.1:$sealed_client \
+  --server 127.0.0.1:$sealed_server --psk-file "$work/bench.key"
+paths+=(--path "lifeline tunnel, sealed=$sealed_client")
 free_port; chaos=$port
 start chaos "$cli" chaos --port 0 --seed 1 --proxy "bench=127.0.0.1:$chaos=127.0.0.1:$target"
 paths+=(--path "chaos proxy, no toxic=$chaos")
 wait_listening "$socat_a" socat
 wait_listening "$tunnel_client" "lifeline tunnel client"
+wait_listening "$sealed_client" "lifeline tunnel client, sealed"
 wait_listening "$chaos" "lifeline chaos"
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
