@@ -1,5 +1,7 @@
 // The pieces that go with tunnel_options, without a tunnel running: the counters a session's events feed,
 // and the key file and TLS files an operator names, with the reason for each one refused.
+#include "support/scratch_dir.hpp"
+
 #include <lifeline/tunnel.hpp>
 
 #include <gtest/gtest.h>
@@ -12,12 +14,9 @@
 #endif
 
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
-
-#include <unistd.h>
 
 namespace {
 
@@ -58,21 +57,7 @@ TEST(tunnel_stats, other_events_count_nothing) {
   EXPECT_EQ(stats.connections, 0u);
 }
 
-// A directory of its own for a test's files, removed after it.
-struct scratch_dir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() /
-                               ("lifeline-credentials-" + std::to_string(::getpid()) + "-" +
-                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  scratch_dir() { std::filesystem::create_directories(path); }
-  ~scratch_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  std::string file(const std::string& name, const std::string& content) const {
-    std::ofstream(path / name, std::ios::binary) << content;
-    return (path / name).string();
-  }
-};
+using lifeline::test::scratch_dir;
 
 TEST(tunnel_credentials, nothing_named_leaves_the_options_as_they_are) {
   session_options session;
@@ -109,12 +94,108 @@ TEST(tunnel_credentials, a_key_under_16_bytes_is_refused) {
   // 15 bytes once the newline is gone: the white space does not count towards the 16.
   const auto file = dir.file("short", "0123456789abcde\n");
   EXPECT_EQ(load_credentials({.psk_file = file}, false, session, &why), errc::invalid_argument);
-  EXPECT_EQ(why, "the key in '" + file + "' is shorter than 16 bytes");
+  EXPECT_EQ(why, "the key in '" + file +
+                     "' is shorter than 16 bytes (15); `lifeline keygen FILE` writes a good one");
+  EXPECT_EQ(why.find("0123456789abcde"), std::string::npos) << "the key itself is never shown";
   EXPECT_TRUE(session.psk.empty());
   const auto exact = dir.file("exact", "0123456789abcdef\n");
   EXPECT_FALSE(load_credentials({.psk_file = exact}, false, session, &why)) << why;
   EXPECT_EQ(session.psk, "0123456789abcdef");
 }
+
+// Loads a key file that must be refused: the reason must start with `reason` and never show the key.
+void expect_refused(const std::string& file, const std::string& key_text, const std::string& reason) {
+  session_options session;
+  std::string why;
+  EXPECT_EQ(load_credentials({.psk_file = file}, true, session, &why), errc::invalid_argument) << file;
+  EXPECT_EQ(why.rfind(reason, 0), 0u) << why;
+  EXPECT_EQ(why.find(key_text), std::string::npos) << "the key is shown: " << why;
+  EXPECT_TRUE(session.psk.empty());
+}
+
+TEST(tunnel_credentials, a_key_file_holding_a_nul_or_a_control_character_is_refused) {
+  scratch_dir dir;
+  const std::string secret = "secret-key-material";
+  const auto binary = dir.file("binary", secret + std::string("\0\x01\xff\x7f", 4) + secret);
+  expect_refused(binary, secret,
+                 "the key in '" + binary +
+                     "' holds a NUL at byte 20 of 42: is it a binary file? (a key is one "
+                     "line of text, as `lifeline keygen` writes)");
+  const auto tab = dir.file("tab", secret + "\t" + secret + "\n");
+  expect_refused(tab, secret, "the key in '" + tab + "' holds a control character (0x09) at byte 20 of 39");
+  const auto escape = dir.file("escape", secret + "\x1b[0m");
+  expect_refused(escape, secret, "the key in '" + escape + "' holds a control character (0x1b) at byte 20");
+}
+
+TEST(tunnel_credentials, a_key_file_of_more_than_one_line_is_refused) {
+  scratch_dir dir;
+  // A PEM private key named by mistake, and two keys pasted one after the other.
+  const std::string body = "MC4CAQAwBQYDK2VwBCIEIGZ0ZXN0LWtleS1ub3QtYS1yZWFsLWtleS0wMDAw";
+  const auto pem = dir.file("pem", "-----BEGIN PRIVATE KEY-----\n" + body + "\n-----END PRIVATE KEY-----\n");
+  expect_refused(pem, body,
+                 "the key in '" + pem +
+                     "' has more than one line (114 bytes): is it the right file? (a key is "
+                     "one line of text, as `lifeline keygen` writes)");
+  const std::string first = "0123456789abcdef0123", second = "fedcba9876543210fedc";
+  const auto two = dir.file("two", first + "\r\n" + second + "\r\n");
+  expect_refused(two, first, "the key in '" + two + "' has more than one line");
+  expect_refused(two, second, "the key in '" + two + "' has more than one line");
+}
+
+TEST(tunnel_credentials, a_key_file_over_64_kib_is_refused_unread) {
+  scratch_dir dir;
+  const auto big = dir.file("big", std::string(64 * 1024 + 1, 'k'));
+  expect_refused(big, "kkkkkkkkkkkkkkkk",
+                 "the key file '" + big + "' is over 64 KiB: not a key (a key is one line of text)");
+}
+
+TEST(tunnel_credentials, the_environment_s_key_is_named_as_such) {
+  std::string key = "unchanged", why;
+  EXPECT_EQ(lifeline::parse_key("short-key", "LIFELINE_PSK", key, &why), errc::invalid_argument);
+  EXPECT_EQ(why,
+            "the key in LIFELINE_PSK is shorter than 16 bytes (9); `lifeline keygen FILE` writes a good one");
+  EXPECT_EQ(lifeline::parse_key("first line of it\nsecond", "LIFELINE_PSK", key, &why),
+            errc::invalid_argument);
+  EXPECT_EQ(why.rfind("the key in LIFELINE_PSK has more than one line (23 bytes)", 0), 0u) << why;
+  EXPECT_EQ(key, "unchanged");
+  EXPECT_FALSE(lifeline::parse_key("0123456789abcdef \n", "LIFELINE_PSK", key, &why)) << why;
+  EXPECT_EQ(key, "0123456789abcdef");
+}
+
+// POSIX only: Windows has no mode bits to check (NTFS ACLs are not checked; docs/windows.md).
+#ifndef _WIN32
+TEST(tunnel_credentials, a_key_file_others_can_read_is_refused_with_chmod_600) {
+  using std::filesystem::perms;
+  scratch_dir dir;
+  const std::string key = "0123456789abcdef-secret";
+  const auto everyone =
+      dir.file("0644", key, perms::owner_read | perms::owner_write | perms::group_read | perms::others_read);
+  expect_refused(
+      everyone, key,
+      "the key file '" + everyone + "' is readable by others (mode 0644); run chmod 600 '" + everyone + "'");
+  const auto group = dir.file("0640", key, perms::owner_read | perms::owner_write | perms::group_read);
+  expect_refused(
+      group, key,
+      "the key file '" + group + "' is readable by others (mode 0640); run chmod 600 '" + group + "'");
+  const auto writable = dir.file("0602", key, perms::owner_read | perms::owner_write | perms::others_write);
+  expect_refused(writable, key,
+                 "the key file '" + writable + "' is accessible by others (mode 0602); run chmod 600 '" +
+                     writable + "'");
+}
+
+TEST(tunnel_credentials, a_key_file_only_its_owner_can_read_is_accepted) {
+  using std::filesystem::perms;
+  scratch_dir dir;
+  for (const auto mode : {perms::owner_read | perms::owner_write, perms::owner_read}) {
+    session_options session;
+    std::string why;
+    const auto file = dir.file("key", "0123456789abcdef-secret\n", mode);
+    EXPECT_FALSE(load_credentials({.psk_file = file}, false, session, &why)) << why;
+    EXPECT_EQ(session.psk, "0123456789abcdef-secret");
+    std::filesystem::permissions(file, perms::owner_all);  // rewritten by the next round
+  }
+}
+#endif
 
 TEST(tunnel_credentials, the_server_needs_a_certificate_and_its_key) {
   session_options session;

@@ -1,6 +1,7 @@
 // `lifeline tunnel`, run as an operator runs it: the real binaries, real sockets on loopback, a target
 // program at the far end; data, half-closes, resets and refusals carried end to end.
 #include "support/child_process.hpp"
+#include "support/scratch_dir.hpp"
 #include "support/tunnel_ends.hpp"
 
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using lifeline::test::child_process;
+using lifeline::test::scratch_dir;
 using lifeline::test::tunnel_ends;
 using namespace std::chrono_literals;
 
@@ -273,15 +275,37 @@ TEST(tunnel, bad_arguments_get_clear_errors) {
       << missing_key.output();
 }
 
+// `lifeline keygen` writes a new key into `name` in `dir`, as an operator makes one; the key, or empty if
+// it failed.
+std::string make_key(const scratch_dir& dir, const std::string& name) {
+  child_process keygen({LIFELINE_CLI, "keygen", (dir.path / name).string()});
+  if (keygen.wait_exit() != 0) return {};
+  std::ifstream in(dir.path / name);
+  std::string key;
+  std::getline(in, key);
+  return key;
+}
+
+// No line either end printed holds the key, or a piece of it long enough to matter.
+void expect_no_key_in_output(tunnel_ends& t, const std::string& key) {
+  for (auto* end : {t.server.get(), t.client.get()}) {
+    for (const auto& line : end->lines()) {
+      EXPECT_EQ(line.find(key.substr(0, 16)), std::string::npos) << line;
+      EXPECT_EQ(line.find(key.substr(key.size() - 16)), std::string::npos) << line;
+    }
+  }
+}
+
 TEST(tunnel, a_wrong_key_is_turned_away_and_logged) {
-  const auto dir = std::filesystem::temp_directory_path() / ("lifeline-keys-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir / "right") << "0123456789abcdef-right\n";
-  std::ofstream(dir / "wrong") << "0123456789abcdef-wrong\n";
+  const scratch_dir dir("lifeline-keys");
+  const auto right = make_key(dir, "right"), wrong = make_key(dir, "wrong");
+  ASSERT_EQ(right.size(), 64u);
+  ASSERT_EQ(wrong.size(), 64u);
   echo_target target;
   tunnel_ends t;
   ASSERT_TRUE(t.start(target.acceptor.local_endpoint().port(), 0, {},
-                      {"--psk-file", (dir / "wrong").string()}, {"--psk-file", (dir / "right").string()}))
+                      {"--psk-file", (dir.path / "wrong").string()},
+                      {"--psk-file", (dir.path / "right").string()}))
       << t.problem;
   asio::io_context io;
   tcp::socket s(io);
@@ -293,7 +317,73 @@ TEST(tunnel, a_wrong_key_is_turned_away_and_logged) {
   EXPECT_EQ(ec, asio::error::connection_reset) << ec.message();
   EXPECT_TRUE(t.server->wait_for("wrong pre-shared key")) << t.server->output();
   EXPECT_TRUE(t.client->wait_for("cannot reach the tunnel server")) << t.client->output();
-  std::filesystem::remove_all(dir);
+  t.client->stop();
+  t.server->stop();
+  expect_no_key_in_output(t, right);
+  expect_no_key_in_output(t, wrong);
 }
+
+TEST(tunnel, carries_data_under_a_key_that_never_shows_in_either_end_s_output) {
+  const scratch_dir dir("lifeline-keys");
+  const auto key = make_key(dir, "key");
+  ASSERT_EQ(key.size(), 64u);
+  echo_target target;
+  target.serve_one();
+  tunnel_ends t;
+  ASSERT_TRUE(
+      t.start(target.acceptor.local_endpoint().port(), 0, {"--psk-file", (dir.path / "key").string()}))
+      << t.problem;
+  asio::io_context io;
+  tcp::socket s(io);
+  s.connect({loopback, t.port});
+  set_timeout(s, 20s);
+  const std::string hello = "carried under the key";
+  asio::write(s, asio::buffer(hello));
+  std::string echoed(hello.size(), '\0');
+  asio::read(s, asio::buffer(echoed));
+  EXPECT_EQ(echoed, hello);
+  s.close();
+  t.client->stop();  // the shutdown's lines too
+  t.server->stop();
+  expect_no_key_in_output(t, key);
+}
+
+// The rules a key breaks are checked before either end starts, and the reasons do not show the key.
+// POSIX only: the mode bits, and the environment set through env(1).
+#ifndef _WIN32
+TEST(tunnel, a_key_that_breaks_the_rules_stops_the_tunnel_before_it_starts) {
+  const scratch_dir dir("lifeline-keys");
+  const auto key = make_key(dir, "key");
+  ASSERT_EQ(key.size(), 64u);
+  const auto file = (dir.path / "key").string();
+  std::filesystem::permissions(file, std::filesystem::perms::group_read | std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  child_process readable({LIFELINE_CLI, "tunnel", "server", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:9",
+                          "--psk-file", file});
+  EXPECT_EQ(readable.wait_exit(), 2);
+  EXPECT_EQ(readable.output(), "lifeline tunnel server: the key file '" + file +
+                                   "' is readable by others (mode 0644); run chmod 600 '" + file + "'\n");
+
+  child_process two_lines({LIFELINE_CLI, "tunnel", "client", "--listen", "127.0.0.1:0", "--server",
+                           "127.0.0.1:9", "--psk-file", dir.file("two-lines", key + "\n" + key + "\n")});
+  EXPECT_EQ(two_lines.wait_exit(), 2);
+  EXPECT_NE(two_lines.output().find("has more than one line (129 bytes)"), std::string::npos)
+      << two_lines.output();
+  EXPECT_EQ(two_lines.output().find(key.substr(0, 16)), std::string::npos) << two_lines.output();
+
+  for (const std::string bad : {"short-key", "first-line-of-it\nsecond", "with\ta-tab-inside-it"}) {
+    child_process env({"/usr/bin/env", "LIFELINE_PSK=" + bad, LIFELINE_CLI, "tunnel", "server", "--listen",
+                       "0.0.0.0:0", "--to", "127.0.0.1:9"});
+    EXPECT_EQ(env.wait_exit(), 2);
+    const auto out = env.output();
+    EXPECT_EQ(out.rfind("lifeline tunnel server: the key in LIFELINE_PSK ", 0), 0u) << out;
+    EXPECT_EQ(out.find(bad.substr(0, 8)), std::string::npos) << out;
+  }
+  child_process good({"/usr/bin/env", "LIFELINE_PSK=" + key, LIFELINE_CLI, "tunnel", "server", "--listen",
+                      "127.0.0.1:0", "--to", "127.0.0.1:9"});
+  EXPECT_TRUE(good.wait_for("tunnel server listening on")) << good.output();
+  EXPECT_EQ(good.output().find(key.substr(0, 16)), std::string::npos) << good.output();
+}
+#endif
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace lifeline {
@@ -47,7 +48,9 @@ struct tunnel_options {
 /// What authenticates a tunnel end, as files an operator names; any may be left out. The reasons
 /// load_credentials gives name them by `lifeline tunnel`'s options (--psk-file, --tls-cert, ...).
 struct tunnel_credentials {
-  /// The pre-shared key (R7): the file's content less trailing white space, at least 16 bytes. Empty: none.
+  /// The pre-shared key (R7): the file's content less trailing white space, one line of at least 16
+  /// bytes (parse_key). On POSIX the file must give no permission to group or others (chmod 600), as
+  /// ssh requires of a private key; `lifeline keygen FILE` writes one so. Empty: none.
   std::string psk_file{};
   /// TLS certificate chain (PEM): the server's, or the client's own.
   std::string tls_cert{};
@@ -59,13 +62,22 @@ struct tunnel_credentials {
   std::string tls_server_name{};
 };
 
+/// Reads a pre-shared key from `text` (a key file's content, or LIFELINE_PSK), named in the reasons by
+/// `source` ("'FILE'", "LIFELINE_PSK"): the key is the text less its trailing white space, and must be at
+/// least 16 bytes on one line with no NUL or other control character (a PEM file or a binary named by
+/// mistake is refused). Sets `key` only when it is good. Errors: errc::invalid_argument, with the reason
+/// in `why`, which gives the key's length but never its content.
+std::error_code parse_key(std::string_view text, std::string_view source, std::string& key,
+                          std::string* why = nullptr);
+
 /// Loads `credentials` into `session` for the server end (`server_side`) or the client end: the key
 /// into `psk` when a key file is named, and TLS (1.2 or later) into `tls` and `tls_server_name` when a
 /// certificate or a CA is named; what is not named is left as it is. The server needs a certificate and its
 /// key and, given a CA, requires clients' certificates; the client verifies the server against the CA, or
 /// against the system's CAs without one. Errors, with the reason in `why`: errc::invalid_argument for a
-/// key file that cannot be read or holds under 16 bytes, TLS files that do not go together, or TLS in a
-/// build without it (LIFELINE_WITH_TLS unset); the TLS library's error for a file it cannot load.
+/// key file that cannot be read, that group or others may access (POSIX; not checked on Windows, whose
+/// NTFS ACLs are another matter), or whose key parse_key refuses, TLS files that do not go together, or
+/// TLS in a build without it (LIFELINE_WITH_TLS unset); the TLS library's error for a file it cannot load.
 std::error_code load_credentials(const tunnel_credentials& credentials, bool server_side,
                                  session_options& session, std::string* why = nullptr);
 

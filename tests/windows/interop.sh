@@ -45,7 +45,8 @@ wait_for() {
 }
 
 echo "interop: chaos seed $seed"
-head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$dir/key"
+# The key as an operator makes it: mode 0600, which the Linux end requires of a key file.
+"$linux_cli" keygen "$dir/key" 2>/dev/null
 head -c $((16 << 20)) /dev/urandom >"$dir/in"
 
 # The target: a sink on a free port outside the ephemeral range, writing what it receives to a file.

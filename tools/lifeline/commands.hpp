@@ -25,5 +25,6 @@ command add_doctor(CLI::App& app);
 command add_tunnel(CLI::App& app);
 command add_chaos(CLI::App& app);
 command add_demo(CLI::App& app);
+command add_keygen(CLI::App& app);
 
 }  // namespace lifeline::cli

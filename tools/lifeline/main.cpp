@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   const command commands[] = {
       add_explain(app), add_doctor(app),
 #ifdef LIFELINE_WITH_SESSION
-      add_tunnel(app),  add_demo(app),
+      add_tunnel(app),  add_keygen(app), add_demo(app),
 #endif
       add_chaos(app),
   };

@@ -81,16 +81,18 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
   options.session.handshake_timeout = std::chrono::milliseconds(a.timeout_ms);
   options.session.retry.cap = std::chrono::milliseconds(std::clamp(a.timeout_ms, 100u, 5000u));
   options.log = say;
-  if (const char* env = std::getenv("LIFELINE_PSK"); a.psk_file.empty() && env && *env) {
-    options.session.psk = env;
-  }
   std::string why;
+  // The environment's key, when no key file is named, is held to the key file's rules but for the mode.
+  const char* env = std::getenv("LIFELINE_PSK");
+  const bool bad_env_key =
+      a.psk_file.empty() && env && *env && parse_key(env, "LIFELINE_PSK", options.session.psk, &why);
   const tunnel_credentials credentials{.psk_file = a.psk_file,
                                        .tls_cert = a.tls_cert,
                                        .tls_key = a.tls_key,
                                        .tls_ca = a.tls_ca,
                                        .tls_server_name = a.tls_name};
-  if (load_credentials(credentials, server_side, options.session, &why) || options.session.validate(&why)) {
+  if (bad_env_key || load_credentials(credentials, server_side, options.session, &why) ||
+      options.session.validate(&why)) {
     fmt::print(stderr, "{}: {}\n", who, why);
     return exit_usage;
   }
@@ -181,8 +183,10 @@ int run_tunnel(const tunnel_args& a, bool server_side) {
 }
 
 void add_common(CLI::App* sub, tunnel_args& a) {
-  sub->add_option("--psk-file", a.psk_file,
-                  "File holding the pre-shared key (at least 16 bytes; or env LIFELINE_PSK)");
+  sub->add_option(
+      "--psk-file", a.psk_file,
+      "File holding the pre-shared key: one line of at least 16 bytes, mode 600 (`lifeline keygen FILE` "
+      "writes one); or env LIFELINE_PSK");
   sub->add_option("--tls-cert", a.tls_cert, "TLS certificate chain (PEM); the server's, or the client's own")
       ->check(CLI::ExistingFile);
   sub->add_option("--tls-key", a.tls_key, "TLS private key (PEM) for --tls-cert")->check(CLI::ExistingFile);
