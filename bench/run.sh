@@ -129,7 +129,7 @@ wait_listening "$tunnel_server" "lifeline tunnel server"
 start tunnel-client "$cli" tunnel client --listen 127.0.0.1:$tunnel_client --server 127.0.0.1:$tunnel_server
 paths+=(--path "lifeline tunnel=$tunnel_client")
 # The same with a pre-shared key: every frame sealed (protocol version 2).
-(umask 077 && openssl rand -hex 32 >"$work/bench.key")
+"$cli" keygen "$work/bench.key" 2>/dev/null
 free_port; sealed_server=$port
 free_port; sealed_client=$port
 start tunnel-server-sealed "$cli" tunnel server --listen 127.0.0.1:$sealed_server --to 127.0.0.1:$target \
