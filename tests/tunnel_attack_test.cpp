@@ -34,6 +34,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -130,11 +131,19 @@ class attacker {
   };
   struct direction {
     bool upstream = true;
-    int frames = 0;             ///< after the handshake so far
-    frame previous;             ///< the latest of them, for a replay
-    std::optional<frame> held;  ///< for a swap, sent after the next one
+    int frames = 0;                    ///< after the handshake so far
+    frame previous;                    ///< the latest of them, for a replay
+    std::optional<frame> held;         ///< for a swap, sent after the next one
+    std::optional<attack> after_next;  ///< a drop or a swap, made when the next frame goes on
+    /// An attack in this batch, made once its first `landed_end` bytes are written: up to the frame the
+    /// receiver fails on (it may reset the connection there, before the rest of the batch is written).
     std::optional<attack> landed;
+    std::size_t landed_end = 0;
     std::string how;
+    void land(attack a, std::size_t end) {
+      landed = a;
+      landed_end = end;
+    }
   };
 
   asio::awaitable<void> accept() {
@@ -195,18 +204,19 @@ class attacker {
         at += size;
       }
       in.erase(in.begin(), in.begin() + static_cast<long>(at));
-      if (!out.empty()) {
-        auto [wec, written] =
+      boost::system::error_code wec;
+      std::size_t written = 0;
+      if (!out.empty())
+        std::tie(wec, written) =
             co_await asio::async_write(to, asio::buffer(out), asio::as_tuple(asio::use_awaitable));
-        if (wec) co_return abort(*c);
-      }
-      if (d.landed) {
+      if (d.landed && written >= d.landed_end) {
         ++performed[static_cast<std::size_t>(*d.landed)];
         log.push_back(fmt::format("{:5} ms, connection {}: {} {} ({})", ms_since(start_), c->id,
                                   attack_names[static_cast<std::size_t>(*d.landed)],
                                   upstream ? "client to server" : "server to client", d.how));
         d.landed.reset();
       }
+      if (wec) co_return abort(*c);
     }
   }
 
@@ -225,11 +235,12 @@ class attacker {
       }
       return send(f);
     }
-    if (d.held) {  // the second of a swap: this one first
+    if (d.after_next) {  // a drop or a swap: the receiver finds it on this frame
       send(f);
-      send(*d.held);
+      d.land(*d.after_next, out.size());
+      if (d.held) send(*d.held);
       d.held.reset();
-      d.landed = attack::swap;
+      d.after_next.reset();
       d.previous = std::move(f);
       return;
     }
@@ -250,27 +261,28 @@ class attacker {
       case attack::tamper:
         d.how = tamper(f, c.rng);
         send(f);
-        d.landed = attack::tamper;
+        d.land(attack::tamper, out.size());
         break;
       case attack::drop:
         d.how = fmt::format("frame {} of type {}", index, type);
-        d.landed = attack::drop;
+        d.after_next = attack::drop;
         break;
       case attack::replay:  // index >= 1: an earlier frame exists
         d.how = fmt::format("frame {} of type {} again before frame {}", index - 1, d.previous[0], index);
         send(d.previous);
+        d.land(attack::replay, out.size());
         send(f);
-        d.landed = attack::replay;
         break;
       case attack::replay_old:
         d.how = fmt::format("frame {} of type {} of connection {} in place of one of type {}", index,
                             earlier[index].second[0], earlier[index].first, type);
         send(earlier[index].second);
-        d.landed = attack::replay_old;
+        d.land(attack::replay_old, out.size());
         break;
       case attack::swap:
         d.how = fmt::format("frame {} of type {} after the next", index, type);
         d.held = std::move(f);
+        d.after_next = attack::swap;
         break;
     }
   }
