@@ -4,6 +4,7 @@
 // files, --max-connections and backpressure, all through the real binaries on loopback.
 #include "support/chaos_harness.hpp"
 #include "support/child_process.hpp"
+#include "support/test_run.hpp"
 #include "support/tunnel_ends.hpp"
 
 #include <gtest/gtest.h>
@@ -26,16 +27,6 @@ using namespace lifeline::test;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using outcome = client::outcome;
-
-// The seed of a test's fault schedule and payload: LIFELINE_SEED replays a printed one.
-std::uint64_t test_seed(std::uint64_t fallback) {
-  const char* env = std::getenv("LIFELINE_SEED");
-  const std::uint64_t seed = env != nullptr && *env != '\0' ? std::strtoull(env, nullptr, 10) : fallback;
-  std::printf("seed %llu (LIFELINE_SEED=%llu replays this run)\n", static_cast<unsigned long long>(seed),
-              static_cast<unsigned long long>(seed));
-  std::fflush(stdout);
-  return seed;
-}
 
 // CI (scripts/test.sh) installs every dependency and sets LIFELINE_TESTS_AS_ROOT=1; there a missing
 // program is a failure, elsewhere a skip.
@@ -61,22 +52,6 @@ bool on_path(const std::string& program) {
       GTEST_SKIP() << "redis-server or redis-cli not installed (scripts/install-deps.sh installs them)"; \
     }                                                                                                    \
   } while (false)
-
-// A directory of the test's own, removed at the end.
-struct scratch_dir {
-  fs::path path;
-  explicit scratch_dir(const std::string& name)
-      : path(fs::temp_directory_path() / ("lifeline-e2e-" + name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~scratch_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
-};
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

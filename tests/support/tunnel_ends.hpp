@@ -6,6 +6,7 @@
 #include "child_process.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ struct tunnel_ends {
   std::uint16_t port = 0;                   ///< the tunnel client's, where programs connect
   std::string problem;                      ///< what went wrong in start()
   std::vector<std::string> client_wrapper;  ///< put before the client's command, such as env VAR=VALUE
+  /// Something of the test's own between the ends: given the address the client would connect to, starts
+  /// and returns the one it connects to instead.
+  std::function<std::string(const std::string&)> between;
 
   /// `seed` 0 leaves the chaos proxy out: the client connects to the server directly.
   bool start(std::uint16_t target_port, std::uint64_t seed, const std::vector<std::string>& both,
@@ -44,6 +48,7 @@ struct tunnel_ends {
       if (!chaos->ready() || chaos->proxy("link").empty()) return fail("lifeline chaos did not start");
       server_address = chaos->proxy("link");
     }
+    if (between) server_address = between(server_address);
     std::vector<std::string> c = client_wrapper;
     for (const std::string arg : {LIFELINE_CLI, "tunnel", "client", "--listen", "127.0.0.1:0", "--server"})
       c.push_back(arg);
