@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what lifeline needs to build and test, from Debian 12's packages only.
 # Idempotent: only packages that are missing are installed. Run as root.
-# Usage: scripts/install-deps.sh [--windows]   (--windows adds the MinGW-w64 cross compiler, Wine and
-# GoogleTest's sources, which the Windows cross-build compiles)
+# Usage: scripts/install-deps.sh [--windows]   (--windows adds the MinGW-w64 cross compiler, Wine,
+# GoogleTest's sources, which the Windows cross-build compiles, and libgcrypt for MinGW-w64, which it
+# links statically for X25519)
 set -euo pipefail
 
 packages=(
@@ -13,7 +14,7 @@ packages=(
   gnuplot-nox jq
 )
 if [[ "${1:-}" == "--windows" ]]; then
-  packages+=(g++-mingw-w64-x86-64-posix wine wine64 googletest)
+  packages+=(g++-mingw-w64-x86-64-posix wine wine64 googletest libgcrypt-mingw-w64-dev)
 fi
 
 missing=()

@@ -179,4 +179,22 @@ TEST(crypto, aes256_gcm_gives_the_specification_answers_and_refuses_any_change) 
   EXPECT_TRUE(gcm.open(nonce, ad, changed, tag));
 }
 
+// An empty message (GCM test case 13): the tag still covers the associated data and must verify. Under
+// Wine, CNG given a null buffer of length 0 checked no tag at all; an empty vector's data() is null.
+TEST(crypto, aes256_gcm_seals_and_opens_an_empty_message_and_still_checks_its_tag) {
+  aes256_gcm gcm(unhex_array<32>(std::string(64, '0')));
+  std::vector<std::uint8_t> nothing;
+  const auto tag = gcm.seal({}, {}, {}, {}, nothing.data());
+  EXPECT_EQ(hex_of(tag), "530f8afbc74536b9a963b4f1c4cb738b");
+  EXPECT_TRUE(gcm.open({}, {}, nothing, tag));
+  auto changed_tag = tag;
+  changed_tag[0] ^= 1;
+  EXPECT_FALSE(gcm.open({}, {}, nothing, changed_tag));
+  const auto ad = unhex("feedface");
+  const auto tag_ad = gcm.seal({}, ad, {}, {}, nothing.data());
+  EXPECT_NE(tag_ad, tag);
+  EXPECT_TRUE(gcm.open({}, ad, nothing, tag_ad));
+  EXPECT_FALSE(gcm.open({}, {}, nothing, tag_ad));
+}
+
 }  // namespace
