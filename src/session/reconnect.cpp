@@ -158,7 +158,11 @@ asio::awaitable<std::error_code> session_impl::connect_retrying(bool resume, std
     last = co_await connect(s);
     if (!last) last = co_await handshake(*s, resume, peer_received);
     if (failed_) co_return failed_;
-    if (!last || fatal_handshake_error(last)) co_return last;
+    // On a resume a failed proof is retried too: the secret verified a moment ago, so a proof that
+    // fails now is the path's doing (a SERVER_HELLO nonce changed on the way, its checksum recomputed),
+    // which the next connection need not meet; the deadline still bounds it.
+    const bool path_tampered = resume && last == errc::resume_rejected;
+    if (!last || (fatal_handshake_error(last) && !path_tampered)) co_return last;
   }
 }
 
