@@ -15,7 +15,7 @@ common=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I"$root/include" 
 session="$root/src/session"
 declare -A sources=([frame_decoder]="" [handshake]=""
   [stream_state]="$session/stream_state.cpp"
-  [handshake_check]="$session/handshake.cpp $session/crypto_openssl.cpp")
+  [handshake_check]="$session/handshake.cpp $session/hkdf.cpp $session/crypto_openssl.cpp")
 declare -A libraries=([handshake_check]="-lcrypto")
 for target in frame_decoder handshake stream_state handshake_check; do
   read -r -a extra <<<"${sources[$target]}"
