@@ -126,22 +126,31 @@ struct direction {
   std::uint64_t opened = 0;          // frames opened: the counter the receiver expects next
 };
 
+// One connection's keys, as the handshake would give them: never the same twice. They are SHA-256 of the
+// whole input and the connection's number, so a run is deterministic, yet no input can carry a frame
+// sealed under its own keys: keys that stayed the same from one input to the next would let the fuzzer
+// learn a sealed frame from one run (through the comparisons it watches) and deliver it in another, a
+// replay across connections that fresh keys (R22) rule out.
+hs::traffic_keys keys_of(const wire::digest& seed, std::uint64_t generation) {
+  hs::traffic_keys k;
+  for (auto* key : {&k.client_to_server, &k.server_to_client}) {
+    std::vector<std::uint8_t> m(seed.begin(), seed.end());
+    for (int i = 0; i < 8; ++i) m.push_back(static_cast<std::uint8_t>(generation >> (56 - 8 * i)));
+    m.push_back(key == &k.client_to_server ? 'c' : 's');
+    unsigned int length = 0;
+    check(EVP_Digest(m.data(), m.size(), key->data(), &length, EVP_sha256(), nullptr) == 1 && length == 32,
+          "OpenSSL SHA-256 failed");
+  }
+  return k;
+}
+
 struct connection {
   std::uint64_t generation;
   hs::traffic_keys keys;
   frame_cipher client, server;
   direction up, down;  // client to server, server to client
-  explicit connection(std::uint64_t g)
-      : generation(g), keys(keys_of(g)), client(keys, true), server(keys, false) {}
-  static hs::traffic_keys keys_of(std::uint64_t g) {
-    hs::traffic_keys k;
-    for (std::size_t i = 0; i < 32; ++i) {
-      const auto mix = static_cast<std::uint8_t>(g >> (8 * (i % 8)));
-      k.client_to_server[i] = static_cast<std::uint8_t>(mix ^ (i * 29 + 7));
-      k.server_to_client[i] = static_cast<std::uint8_t>(mix ^ (i * 53 + 91));
-    }
-    return k;
-  }
+  connection(const wire::digest& seed, std::uint64_t g)
+      : generation(g), keys(keys_of(seed, g)), client(keys, true), server(keys, false) {}
   frame_cipher& sender(bool upward) { return upward ? client : server; }
   frame_cipher& receiver(bool upward) { return upward ? server : client; }
   direction& dir(bool upward) { return upward ? up : down; }
@@ -178,15 +187,16 @@ prediction predict(direction& d) {
 }
 
 struct harness {
-  std::unique_ptr<connection> c = std::make_unique<connection>(0);
-  std::vector<std::vector<std::uint8_t>> previous;  // the frames the last dropped connection sealed
-  std::size_t budget = 2u << 20;                    // plaintext bytes left to seal in this input
+  wire::digest seed{};
+  std::unique_ptr<connection> c;
+  std::vector<std::vector<std::uint8_t>> previous;        // the frames the last dropped connection sealed
+  std::size_t budget = wire::max_payload + (256u << 10);  // plaintext bytes left to seal in this input
 
   void drop() {
     previous.clear();
     for (auto* d : {&c->up, &c->down})
-      for (const auto& f : d->sealed) previous.push_back(f.bytes);
-    c = std::make_unique<connection>(c->generation + 1);
+      for (auto& f : d->sealed) previous.push_back(std::move(f.bytes));
+    c = std::make_unique<connection>(seed, c->generation + 1);
   }
 
   // Opens what the receiver holds until it needs more bytes or fails, checking every answer; false
@@ -246,10 +256,11 @@ struct harness {
     const auto shape = in.u8();
     f.flags = shape & 1 ? wire::flag_paused : 0;
     f.value = shape & 2 ? in.u64() : in.u8();
-    // Mostly a payload from the input; one in eight a large one, up to max_payload, of a fixed pattern.
+    // Mostly a payload from the input; one in eight a large one of a fixed pattern, up to 64 KiB or
+    // (one in four of those) max_payload.
     const bool large = (shape & 0x1c) == 0x1c;
     std::size_t size = in.u8();
-    if (large) size = shape & 0x20 ? wire::max_payload : std::size_t{in.u16()} << 4;
+    if (large) size = (shape & 0x60) == 0x60 ? wire::max_payload : in.u16();
     if (size > budget) size = in.u8();
     if (size > budget) size = 0;
     budget -= size;
@@ -348,6 +359,9 @@ struct harness {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   input in{data, size};
   harness h;
+  unsigned int length = 0;
+  check(EVP_Digest(data, size, h.seed.data(), &length, EVP_sha256(), nullptr) == 1, "OpenSSL SHA-256 failed");
+  h.c = std::make_unique<connection>(h.seed, 0);
   while (!in.empty()) h.step(in);
   return 0;
 }
