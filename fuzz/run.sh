@@ -15,9 +15,10 @@ common=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -I"$root/include" 
 session="$root/src/session"
 declare -A sources=([frame_decoder]="" [handshake]=""
   [stream_state]="$session/stream_state.cpp"
-  [handshake_check]="$session/handshake.cpp $session/crypto_openssl.cpp")
-declare -A libraries=([handshake_check]="-lcrypto")
-for target in frame_decoder handshake stream_state handshake_check; do
+  [handshake_check]="$session/handshake.cpp $session/hkdf.cpp $session/crypto_openssl.cpp"
+  [frame_cipher]="$session/frame_cipher.cpp $session/crypto_openssl.cpp $session/hkdf.cpp")
+declare -A libraries=([handshake_check]="-lcrypto" [frame_cipher]="-lcrypto")
+for target in frame_decoder handshake stream_state handshake_check frame_cipher; do
   read -r -a extra <<<"${sources[$target]}"
   read -r -a libs <<<"${libraries[$target]:-}"
   deps=("$root/fuzz/${target}_fuzz.cpp" "$root/src/wire.cpp" "$root/include/lifeline/wire.hpp" "${extra[@]}")
