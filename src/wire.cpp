@@ -152,6 +152,7 @@ decode_result decode(bytes in) noexcept {
   auto r = check_header(in, 0, max_payload);
   if (r.consumed > 0 && checksum(in.data(), r.value.payload, {}) != load_big_u64(in.data() + 16)) {  // R3
     r.consumed = 0;
+    r.value = {};  // a refused frame says nothing
     r.error = make_error_code(errc::integrity_error);
   }
   return r;
@@ -161,6 +162,7 @@ decode_result decode_sealed(bytes in) noexcept {
   auto r = check_header(in, tag_size, max_payload + tag_size);
   if (r.consumed > 0 && load_big_u64(in.data() + 16) != 0) {  // R21
     r.consumed = 0;
+    r.value = {};  // a refused frame says nothing
     r.error = malformed();
   }
   return r;

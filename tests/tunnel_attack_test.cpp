@@ -49,7 +49,7 @@ const std::string plaintext = "PAY 100 TO ALICE", forged = "PAY 999 TO MALLO";
 // Section 1: the header's layout; section 2: DATA to CLOSE are the frames of an established connection
 // (the handshake's are 1 to 5, ERROR 11).
 constexpr std::size_t header_size = 24;
-constexpr std::uint8_t data_type = 6, first_stream_type = 6, last_stream_type = 10;
+constexpr std::uint8_t server_hello_type = 1, data_type = 6, first_stream_type = 6, last_stream_type = 10;
 
 using frame = std::vector<std::uint8_t>;
 
@@ -89,6 +89,7 @@ class attacker {
     std::uint64_t seed = 0;
     int attacked_connections = 0;
     bool rewrite_everything = false;  ///< the control: rewrite the plaintext in every DATA frame, no attack
+    int hello_changed_on = 0;  ///< a connection whose SERVER_HELLO nonce is changed, checksum made right
   };
 
   attacker(tcp::endpoint server, options o) : server_(server), options_(o) {
@@ -113,6 +114,7 @@ class attacker {
   int connections = 0;
   int unsealed = 0;   ///< frames after the handshake with a checksum rather than a tag
   int rewritten = 0;  ///< plaintexts rewritten by the control
+  int hellos_changed = 0;
 
   int attacks() const { return std::accumulate(performed.begin(), performed.end(), 0); }
 
@@ -224,6 +226,11 @@ class attacker {
   void pass(frame f, connection& c, direction& d, std::vector<std::uint8_t>& out) {
     const auto send = [&out](const frame& x) { out.insert(out.end(), x.begin(), x.end()); };
     const auto type = f[0];
+    if (type == server_hello_type && c.id == options_.hello_changed_on) {
+      f[header_size + 12] ^= 0x01;  // a bit of the server nonce (after magic 8 and versions 4)
+      recompute_checksum(f);
+      ++hellos_changed;
+    }
     if (type < first_stream_type || type > last_stream_type) return send(f);  // the handshake, ERROR
     if (checksum_field(f) != 0) ++unsealed;
     const int index = d.frames++;
@@ -516,6 +523,29 @@ TEST(tunnel_attack, without_a_key_the_same_attacker_reads_and_rewrites_the_strea
   EXPECT_EQ(count_lines(r.client_log, "frame failed its checksum") +
                 count_lines(r.server_log, "frame failed its checksum"),
             0u);
+}
+
+// A handshake changed on the path (R19): the resume after the first attack meets a SERVER_HELLO whose
+// nonce the attacker changed and whose checksum it made right, so the proofs fail. That attempt is
+// refused and the next one resumes: one changed bit costs a retry, never the session.
+TEST(tunnel_attack, a_resume_whose_handshake_was_changed_on_the_path_is_retried) {
+  const auto seed = test_seed(20240601);
+  scratch_dir dir("attack-hello");
+  const auto r = run_through_attacker(seed, {.seed = seed, .attacked_connections = 1, .hello_changed_on = 2},
+                                      write_key(dir, seed));
+  ASSERT_TRUE(r.proxy) << "the tunnel did not start";
+  const auto& a = *r.proxy;
+  std::printf("%d connections, %d attacks, %d SERVER_HELLO changed\n", a.connections, a.attacks(),
+              a.hellos_changed);
+  EXPECT_EQ(a.attacks(), 1);
+  EXPECT_EQ(a.hellos_changed, 1);
+  EXPECT_GE(a.connections, 3) << "the changed handshake's attempt, then another";
+  EXPECT_GE(count_lines(r.server_log, "resume proof did not verify"), 1u) << r.server_log;
+  EXPECT_EQ(r.end, outcome::eof) << r.client_log;
+  EXPECT_TRUE(r.at_target == r.sent) << "the target received other bytes than were sent";
+  EXPECT_TRUE(r.echoed == r.sent);
+  EXPECT_EQ(count_lines(r.client_log, "session failed"), 0u) << r.client_log;
+  EXPECT_EQ(r.client_status, 0) << r.client_log;
 }
 
 }  // namespace

@@ -102,9 +102,9 @@ wire::client_hello make_client_hello(key psk, const wire::server_hello& hello,
 
 std::error_code accept_welcome(key psk, const x25519_pair& own, const wire::welcome& w, transcript& t,
                                wire::digest& secret, std::optional<traffic_keys>& keys) {
+  keys.reset();
   if (w.version != wire::version) return make_error_code(errc::unsupported_version);
   t.id = w.id;
-  keys.reset();
   if (psk.empty()) {
     secret = w.secret;
     return {};
