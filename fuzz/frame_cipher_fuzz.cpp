@@ -11,6 +11,7 @@
 // the receiver has reached, and then gives back that frame's type, value, flags and payload, once;
 // anything else is integrity_error and gives nothing. A connection that saw an error is dropped, as the
 // session drops it, and the rest of the input runs on a fresh pair of ciphers under new keys.
+#include "fuzz_support.hpp"
 #include "session/frame_cipher.hpp"
 
 #include <lifeline/error.hpp>
@@ -27,37 +28,14 @@
 
 namespace {
 
+using lifeline::fuzz::check;
+using lifeline::fuzz::fail;
+using lifeline::fuzz::input;
+
 namespace wire = lifeline::wire;
 namespace hs = lifeline::detail::handshake;
 using lifeline::errc;
 using lifeline::detail::frame_cipher;
-
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "frame_cipher_fuzz: %s\n", what);
-  std::abort();
-}
-void check(bool ok, const char* what) {
-  if (!ok) fail(what);
-}
-
-struct input {
-  const std::uint8_t* p;
-  std::size_t n;
-  bool empty() const { return n == 0; }
-  std::uint8_t u8() { return n ? (--n, *p++) : 0; }
-  std::uint16_t u16() { return static_cast<std::uint16_t>(u8() << 8 | u8()); }
-  std::uint64_t u64() {
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v = v << 8 | u8();
-    return v;
-  }
-  /// The next `size` bytes (fewer at the end of the input).
-  wire::bytes bytes(std::size_t size) {
-    const wire::bytes b(p, std::min(size, n));
-    p += b.size(), n -= b.size();
-    return b;
-  }
-};
 
 std::uint32_t load_u32(const std::uint8_t* p) {
   return static_cast<std::uint32_t>(p[0]) << 24 | p[1] << 16 | p[2] << 8 | p[3];

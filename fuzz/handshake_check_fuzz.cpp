@@ -9,6 +9,7 @@
 // payload comes either as raw bytes for the parser (after a length byte) or as fields; with a flag, the
 // correct proof is put in and then XORed with a mask from the input (zero often enough to reach
 // acceptance). A fifth case runs whole handshakes, new session then resume, between both sides.
+#include "fuzz_support.hpp"
 #include "session/handshake.hpp"
 
 #include <lifeline/error.hpp>
@@ -27,43 +28,15 @@
 
 namespace {
 
+using lifeline::fuzz::check;
+using lifeline::fuzz::fail;
+using lifeline::fuzz::input;
+
 namespace wire = lifeline::wire;
 namespace hs = lifeline::detail::handshake;
 using lifeline::errc;
 using lifeline::detail::x25519_key;
 using lifeline::detail::x25519_pair;
-
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "handshake_check_fuzz: %s\n", what);
-  std::abort();
-}
-void check(bool ok, const char* what) {
-  if (!ok) fail(what);
-}
-
-struct input {
-  const std::uint8_t* p;
-  std::size_t n;
-  std::uint8_t u8() { return n ? (--n, *p++) : 0; }
-  std::uint16_t u16() { return static_cast<std::uint16_t>(u8() << 8 | u8()); }
-  template <std::size_t N>
-  std::array<std::uint8_t, N> take() {
-    std::array<std::uint8_t, N> a{};
-    for (auto& b : a) b = u8();
-    return a;
-  }
-  std::uint64_t u64() {
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v = v << 8 | u8();
-    return v;
-  }
-  /// The next `size` bytes (fewer at the end of the input).
-  wire::bytes bytes(std::size_t size) {
-    const wire::bytes b(p, std::min(size, n));
-    p += b.size(), n -= b.size();
-    return b;
-  }
-};
 
 const wire::key_share no_share{};
 const wire::digest zeros{};

@@ -21,7 +21,7 @@ declare -A libraries=([handshake_check]="-lcrypto" [frame_cipher]="-lcrypto")
 for target in frame_decoder handshake stream_state handshake_check frame_cipher; do
   read -r -a extra <<<"${sources[$target]}"
   read -r -a libs <<<"${libraries[$target]:-}"
-  deps=("$root/fuzz/${target}_fuzz.cpp" "$root/src/wire.cpp" "$root/include/lifeline/wire.hpp" "${extra[@]}")
+  deps=("$root/fuzz/${target}_fuzz.cpp" "$root/fuzz/fuzz_support.hpp" "$root/src/wire.cpp" "$root/include/lifeline/wire.hpp" "${extra[@]}")
   if ((${#extra[@]})); then deps+=("$session"/*.hpp); fi
   stale=0
   for dep in "${deps[@]}"; do

@@ -4,6 +4,7 @@
 // received()) and frames injected by an attacker. A model kept here beside each state predicts every
 // answer; the invariants are checked after every step, and at the end both sides shut down and must
 // finish the session (R17) unless an attacker's ACK acknowledged what the peer never received.
+#include "fuzz_support.hpp"
 #include "session/stream_state.hpp"
 
 #include <lifeline/error.hpp>
@@ -17,17 +18,13 @@
 
 namespace {
 
+using lifeline::fuzz::check;
+using lifeline::fuzz::fail;
+using lifeline::fuzz::input;
+
 using lifeline::errc;
 using lifeline::detail::stream_state;
 namespace wire = lifeline::wire;
-
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "stream_state_fuzz: %s\n", what);
-  std::abort();
-}
-void check(bool ok, const char* what) {
-  if (!ok) fail(what);
-}
 
 // The stream's content: the byte at offset o is (o*131+7)&255, which depends on o mod 256 only, so a
 // table of 256 + max_payload bytes gives any run of stream bytes without copying. The attacker's garbage
@@ -47,20 +44,6 @@ const std::uint8_t* bad_at(std::uint64_t o) { return content.bad.data() + o % 25
 bool genuine(std::uint64_t o, wire::bytes b) {
   return b.empty() || std::memcmp(b.data(), good_at(o), b.size()) == 0;
 }
-
-struct input {
-  const std::uint8_t* p;
-  std::size_t n;
-  bool empty() const { return n == 0; }
-  std::uint8_t u8() { return n ? (--n, *p++) : 0; }
-  std::uint16_t u16() { return static_cast<std::uint16_t>(u8() << 8 | u8()); }
-  std::uint64_t u64() {
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v = v << 8 | u8();
-    return v;
-  }
-  std::int64_t small() { return static_cast<std::int8_t>(u8()); }
-};
 
 enum class kind { data, ack, close };
 // A frame on the connection. A DATA frame's payload is the stream's content at its offset (checked when

@@ -63,6 +63,17 @@ asio::awaitable<std::error_code> write_frame(transport& s, wire::frame_type type
   co_return std::error_code(std::get<0>(std::get<0>(result)));
 }
 
+asio::awaitable<std::error_code> ask(transport& s, wire::frame_type type, std::uint64_t value,
+                                     wire::bytes payload, wire::frame_type answer,
+                                     std::chrono::milliseconds timeout, std::vector<std::uint8_t>& buffer,
+                                     wire::frame& out) {
+  if (auto ec = co_await write_frame(s, type, value, payload, timeout)) co_return ec;
+  if (auto ec = co_await read_frame(s, buffer, timeout, out)) co_return ec;
+  if (out.type == wire::frame_type::error) co_return error_from_frame(out);
+  if (out.type != answer) co_return make_error_code(errc::malformed_frame);
+  co_return std::error_code();
+}
+
 asio::awaitable<std::error_code> tls_handshake(transport& s, bool client, std::chrono::milliseconds timeout) {
 #ifndef LIFELINE_WITH_TLS
   (void)s, (void)client, (void)timeout;

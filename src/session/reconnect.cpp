@@ -110,26 +110,21 @@ asio::awaitable<std::error_code> session_impl::handshake(transport& s, bool resu
   std::optional<handshake::traffic_keys> keys;
   if (!resume) {
     const auto ch = handshake::make_client_hello(psk, hello, client_nonce, own, t);
-    if (auto ec = co_await write_frame(s, wire::frame_type::client_hello, 0, wire::encode(ch), timeout))
-      co_return ec;
-    if (auto ec = co_await read_frame(s, buffer, timeout, f)) co_return ec;
-    if (f.type == wire::frame_type::error) co_return error_from_frame(f);
     wire::welcome w;
-    if (f.type != wire::frame_type::welcome || wire::parse(f.payload, w))
-      co_return make_error_code(errc::malformed_frame);
+    if (auto ec = co_await ask(s, wire::frame_type::client_hello, 0, wire::encode(ch),
+                               wire::frame_type::welcome, timeout, buffer, f))
+      co_return ec;
+    if (wire::parse(f.payload, w)) co_return make_error_code(errc::malformed_frame);
     if (auto ec = handshake::accept_welcome(psk, own, w, t, secret_, keys)) co_return ec;  // R7, R8
     id_ = w.id;
     peer_received = 0;
   } else {
     const auto rr = handshake::make_resume(psk, secret_, hello, id_, state_.received(), client_nonce, own, t);
-    if (auto ec =
-            co_await write_frame(s, wire::frame_type::resume, state_.received(), wire::encode(rr), timeout))
-      co_return ec;
-    if (auto ec = co_await read_frame(s, buffer, timeout, f)) co_return ec;
-    if (f.type == wire::frame_type::error) co_return error_from_frame(f);
     wire::resumed answer;
-    if (f.type != wire::frame_type::resumed || wire::parse(f.payload, answer))
-      co_return make_error_code(errc::malformed_frame);
+    if (auto ec = co_await ask(s, wire::frame_type::resume, state_.received(), wire::encode(rr),
+                               wire::frame_type::resumed, timeout, buffer, f))
+      co_return ec;
+    if (wire::parse(f.payload, answer)) co_return make_error_code(errc::malformed_frame);
     if (auto ec = handshake::accept_resumed(psk, secret_, own, answer, f.value, t, keys)) co_return ec;  // R9
     peer_received = f.value;
   }

@@ -46,6 +46,12 @@ asio::awaitable<std::error_code> read_frame(transport& s, std::vector<std::uint8
 /// Writes one frame within `timeout`.
 asio::awaitable<std::error_code> write_frame(transport& s, wire::frame_type type, std::uint64_t value,
                                              wire::bytes payload, std::chrono::milliseconds timeout);
+/// Writes one handshake frame and reads the answer into `out` (its payload in `buffer`): an ERROR ends
+/// with its code (R18), another type than `answer` with malformed_frame.
+asio::awaitable<std::error_code> ask(transport& s, wire::frame_type type, std::uint64_t value,
+                                     wire::bytes payload, wire::frame_type answer,
+                                     std::chrono::milliseconds timeout, std::vector<std::uint8_t>& buffer,
+                                     wire::frame& out);
 /// Runs a TLS handshake within `timeout` when the transport is TLS; nothing otherwise.
 asio::awaitable<std::error_code> tls_handshake(transport& s, bool client, std::chrono::milliseconds timeout);
 /// The error an ERROR frame carries (R18); malformed_frame for a code this build does not know.
