@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # lifeline side by side with the alternatives, in one run on this machine: throughput of one stream and
 # small-message round trips over raw TCP, a two-hop socat relay, ssh -L (chacha20 and aes-gcm, against an
-# sshd this script starts on loopback with throwaway keys), a lifeline session, the lifeline tunnel (client
-# and server processes) and the chaos proxy with no toxic; reset-to-resumed time (session_bench);
+# sshd this script starts on loopback with throwaway keys), a lifeline session and the lifeline tunnel
+# (client and server processes), each plain and sealed (a pre-shared key: protocol version 2's AES-256-GCM),
+# and the chaos proxy with no toxic; reset-to-resumed time (session_bench);
 # detection time against its bound (detection_bench, root only); memory and CPU per idle session
 # (idle_bench). Writes results.json, results.md and paths.png to the output directory.
 #
@@ -197,7 +198,7 @@ jq -n --slurpfile paths "$work/paths.json" --slurpfile session "$work/session.js
     detection: {note: $note, cases: $detection[0]}}' >"$out/results.json"
 
 # Every path measured, every figure positive: a harness that silently drops a path fails here.
-jq -e '(.paths.paths | length) == 7 and all(.paths.paths[]; .gbps.median > 0 and .rtt_p50_us.median > 0)
+jq -e '(.paths.paths | length) == 9 and all(.paths.paths[]; .gbps.median > 0 and .rtt_p50_us.median > 0)
        and .idle.established == .idle.sessions and .resume.resume_ms > 0' "$out/results.json" >/dev/null || {
   echo "run.sh: results are incomplete: $out/results.json" >&2
   exit 1
