@@ -70,7 +70,7 @@ TEST(cli_keygen, writes_a_key_of_64_hex_digits_readable_by_its_owner_only) {
 TEST(cli_keygen, refuses_to_overwrite_a_file_without_force) {
   const scratch_dir dir("lifeline-keygen");
   const auto file = dir.path / "tunnel.key";
-  std::ofstream(file) << "the old key\n";
+  std::ofstream(file, std::ios::binary) << "the old key\n";  // binary: no \r\n on Windows
   const keygen refused({file.string()});
   EXPECT_EQ(refused.status, 1) << refused.output;
   EXPECT_EQ(refused.output,
