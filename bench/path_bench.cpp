@@ -1,8 +1,9 @@
 // Throughput of one stream and small-message round-trip time over several paths to the same target, in
 // the same run: raw TCP, a lifeline session, plain and sealed (a pre-shared key: protocol version 2's
-// AES-256-GCM; client and server in this process, on their own threads, as session_bench), and any relays the caller started (socat, ssh -L, the lifeline tunnel, the chaos
-// proxy) given as NAME=PORT. Every path ends at this program's target, which sinks or echoes depending on
-// the first byte a connection sends, so every path carries the same bytes to the same code.
+// AES-256-GCM; client and server in this process, on their own threads, as session_bench), and any relays the
+// caller started (socat, ssh -L, the lifeline tunnel, the chaos proxy) given as NAME=PORT. Every path ends at
+// this program's target, which sinks or echoes depending on the first byte a connection sends, so every path
+// carries the same bytes to the same code.
 //
 // Usage: path_bench --target-port P [--path NAME=PORT]... [--mib N] [--runs R] [--round-trips N]
 //                   [--message-bytes N] [--json FILE] [--plot-data FILE]
