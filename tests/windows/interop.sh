@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The Windows build and the Linux build speak the same protocol: a tunnel client and a tunnel server, one
-# of them lifeline.exe under Wine (its HMAC and random numbers from CNG) and the other the Linux binary
-# (OpenSSL), prove a pre-shared key to each other and carry a 16 MiB stream through the Linux chaos
-# proxy, which cuts every connection after 2 MiB (limit_data), so the client has to resume at least
-# seven times; the stream must arrive byte for byte.
+# of them lifeline.exe under Wine (HMAC, AES-256-GCM and random numbers from CNG, X25519 from libgcrypt)
+# and the other the Linux binary (OpenSSL), prove a pre-shared key to each other, make keys of their own
+# on every connection and seal every frame (protocol version 2: a frame either side sealed wrongly would
+# fail the other's tag), and carry a 16 MiB stream through the Linux chaos proxy, which cuts every
+# connection after 2 MiB (limit_data), so the client has to resume at least seven times, each time with
+# new keys; the stream must arrive byte for byte.
 # interop.sh client|server LINUX_CLI WINDOWS_CLI WINE_COMMAND...   (which end is the Windows one)
 set -euo pipefail
 windows_end=$1
