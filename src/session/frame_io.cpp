@@ -49,13 +49,15 @@ asio::awaitable<std::error_code> read_frame(transport& s, std::vector<std::uint8
 asio::awaitable<std::error_code> write_frame(transport& s, wire::frame_type type, std::uint64_t value,
                                              wire::bytes payload, std::chrono::milliseconds timeout) {
   asio::steady_timer timer(s.get_executor(), timeout);
-  const auto header = wire::encode_header(type, value, payload);
+  wire::header_bytes header{};
   std::vector<std::uint8_t> sealed;
-  std::array<asio::const_buffer, 2> buffers = {asio::buffer(header),
-                                               asio::buffer(payload.data(), payload.size())};
-  if (s.cipher) {  // R21: after the handshake
+  std::array<asio::const_buffer, 2> buffers;
+  if (s.cipher) {  // R21: after the handshake; the tag replaces the checksum
     s.cipher->seal(type, value, 0, payload, {}, sealed);
     buffers = {asio::buffer(sealed), asio::const_buffer()};
+  } else {
+    header = wire::encode_header(type, value, payload);
+    buffers = {asio::buffer(header), asio::buffer(payload.data(), payload.size())};
   }
   auto result = co_await (asio::async_write(s, buffers, asio::as_tuple(use_awaitable)) ||
                           timer.async_wait(asio::as_tuple(use_awaitable)));

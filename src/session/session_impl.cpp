@@ -84,13 +84,13 @@ asio::awaitable<void> session_impl::run_server(std::shared_ptr<transport> s) {
     peer_received = pending_peer_received_;
     wire::resumed answer;  // R9, R22
     std::optional<handshake::traffic_keys> keys;
-    if (handshake::make_resumed(as_bytes(options_.psk), secret_, pending_pair_, state_.received(),
-                                pending_transcript_, answer, keys)) {
-      pending_pair_ = {};
+    // The connection's own key pair is needed for this answer only: not kept beyond it.
+    const auto own = std::exchange(pending_pair_, {});
+    if (handshake::make_resumed(as_bytes(options_.psk), secret_, own, state_.received(), pending_transcript_,
+                                answer, keys)) {
       co_await refuse(*s, errc::resume_rejected, "the client's key share is of small order");
       continue;  // run_connection sees that connection closed and we wait again
     }
-    pending_pair_ = {};  // the connection's own secret is needed no longer
     if (auto ec = co_await write_frame(*s, wire::frame_type::resumed, state_.received(), wire::encode(answer),
                                        options_.handshake_timeout)) {
       continue;  // that connection failed too; run_connection sees it closed and we wait again
